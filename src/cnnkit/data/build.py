@@ -1,0 +1,94 @@
+"""Build a cache entry from probed, labelled images, and turn an entry into datasets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .cache import write_manifest
+from .dataset import ImageDataset
+from .engine import Probed, compact, decode_into, target_shape
+from .report import LoadReport
+from .sources import Payload
+
+SPLIT_ORDER = ("train", "val", "test")
+
+
+@dataclass
+class Labelled:
+    """A probed image with the split and class it belongs to."""
+
+    probed: Probed
+    split: str
+    label: str
+
+
+def build_entry(scratch: Path, items: list[Labelled], class_names: list[str],
+                image_size, channels, report: LoadReport, strict: bool, progress: bool,
+                restream: Callable[[], Iterable[tuple[str, Payload]]] | None, extra: dict
+                ) -> None:
+    """Decode ``items`` into ``scratch`` as ``images.npy``, ``labels.npy``, ``sizes.npy`` and
+    a manifest, ordered split by split so each split is one contiguous slice.
+
+    ``restream`` re-reads ``(display, bytes)`` pairs for sources that cannot be read out of
+    order (compressed tar); otherwise each member's own payload is used.
+    """
+    def order(item: Labelled) -> tuple:
+        return (_split_rank(item.split), class_names.index(item.label), item.probed.member.display)
+
+    items = sorted(items, key=order)
+    shape = target_shape((i.probed.header for i in items), image_size, channels)
+    displays = [i.probed.member.display for i in items]
+    images_path = scratch / "images.npy"
+    out = np.lib.format.open_memmap(images_path, mode="w+", dtype=np.uint8,
+                                    shape=(len(items), *shape))
+    del out
+    if restream is None:
+        slot_payloads: Iterable[tuple[int, Payload]] = (
+            (slot, item.probed.member.payload) for slot, item in enumerate(items))
+    else:
+        slot_of = {display: slot for slot, display in enumerate(displays)}
+        slot_payloads = ((slot_of[d], data) for d, data in restream() if d in slot_of)
+    ok = decode_into(images_path, shape, slot_payloads, displays, report, strict, progress)
+    compact(images_path, ok)
+    kept = [item for item, good in zip(items, ok, strict=True) if good]
+    np.save(scratch / "labels.npy",
+            np.array([class_names.index(i.label) for i in kept], dtype=np.int64))
+    np.save(scratch / "sizes.npy", np.array(
+        [(i.probed.header.height, i.probed.header.width) for i in kept], dtype=np.int32
+    ).reshape(-1, 2))
+    modes = sorted({i.probed.header.mode for i in kept})
+    np.save(scratch / "modes.npy", np.array([modes.index(i.probed.header.mode) for i in kept],
+                                            dtype=np.int16))
+    splits: dict[str, list[int]] = {}
+    for index, item in enumerate(kept):
+        splits.setdefault(item.split, [index, index])[1] = index + 1
+    write_manifest(scratch, {
+        **extra,
+        "arrays": ["images", "labels", "sizes", "modes"],
+        "class_names": class_names,
+        "splits": splits,
+        "paths": [i.probed.member.display for i in kept],
+        "mode_names": modes,
+        "report": report.to_dict(),
+    })
+
+
+def _split_rank(split: str) -> int:
+    return SPLIT_ORDER.index(split) if split in SPLIT_ORDER else len(SPLIT_ORDER)
+
+
+def datasets_from_entry(manifest: dict, arrays: dict[str, np.ndarray], name: str
+                        ) -> dict[str, ImageDataset]:
+    """One :class:`ImageDataset` per split, each a memory-mapped slice of the entry."""
+    report = LoadReport.from_dict(manifest["report"])
+    result = {}
+    for split, (start, stop) in manifest["splits"].items():
+        result[split] = ImageDataset(
+            arrays["images"][start:stop], np.asarray(arrays["labels"][start:stop]),
+            list(manifest["class_names"]), manifest["paths"][start:stop],
+            f"{name}:{split}", report)
+    return result

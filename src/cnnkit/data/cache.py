@@ -1,0 +1,106 @@
+"""The decode-once cache: decoded uint8 arrays on disk, memory-mapped on the next load.
+
+An entry is a folder ``<cache>/decoded/<name>-<key>/`` holding ``images.npy`` (memory-
+mappable), ``labels.npy``, ``sizes.npy`` (original sizes) and ``manifest.json``. The manifest
+records the source files with their sizes and mtimes, the load options, the class names and
+the load report. An entry is used only when the source's fingerprint still matches.
+
+Entries are built in a temporary folder and renamed into place, so a crash mid-decode never
+leaves a half-written entry that a later load would trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+CACHE_VERSION = 1
+
+
+def cache_root() -> Path:
+    """``$CNNKIT_CACHE`` if set, else ``~/.cache/cnnkit``."""
+    return Path(os.environ.get("CNNKIT_CACHE") or "~/.cache/cnnkit").expanduser()
+
+
+def fingerprint_digest(files: list[list]) -> str:
+    """A short digest of ``[path, size, mtime_ns]`` rows, for comparing two listings."""
+    return hashlib.sha256(json.dumps(files, separators=(",", ":")).encode()).hexdigest()
+
+
+def entry_dir(source: Path, kind: str, options: dict) -> Path:
+    """Where the cache entry for this source and these load options lives."""
+    key_text = json.dumps({"source": str(source.resolve()), "kind": kind, "options": options,
+                           "version": CACHE_VERSION}, sort_keys=True)
+    key = hashlib.sha256(key_text.encode()).hexdigest()[:16]
+    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in source.name)[:40]
+    return cache_root() / "decoded" / f"{stem}-{key}"
+
+
+def read_entry(directory: Path, digest: str) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """The manifest and memory-mapped arrays of a valid entry, or None when stale or absent."""
+    manifest_path = directory / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if manifest.get("version") != CACHE_VERSION or manifest.get("digest") != digest:
+        return None
+    try:
+        arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+                  for name in manifest["arrays"]}
+    except (OSError, ValueError, KeyError):
+        return None
+    return manifest, arrays
+
+
+@contextlib.contextmanager
+def building(directory: Path | None) -> Iterator[Path]:
+    """A scratch folder to build an entry in; published to ``directory`` on success.
+
+    With ``directory=None`` (caching off) the scratch folder lives in the system temp
+    folder and is the caller's to read before the context ends.
+    """
+    if directory is None:
+        scratch = Path(tempfile.mkdtemp(prefix="cnnkit-decode-"))
+        try:
+            yield scratch
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    scratch = directory.with_name(f"{directory.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    scratch.mkdir()
+    try:
+        yield scratch
+        publish(scratch, directory)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def publish(scratch: Path, directory: Path) -> None:
+    """Swap a finished scratch folder into place, replacing a stale entry."""
+    if directory.exists():
+        stale = directory.with_name(f"{directory.name}.stale-{uuid.uuid4().hex[:8]}")
+        with contextlib.suppress(OSError):
+            os.rename(directory, stale)
+            shutil.rmtree(stale, ignore_errors=True)
+    # If this fails, another process published the same entry first; theirs is as good.
+    with contextlib.suppress(OSError):
+        os.rename(scratch, directory)
+
+
+def write_manifest(scratch: Path, manifest: dict) -> None:
+    """Write the manifest last: an entry without one is never read."""
+    manifest = {"version": CACHE_VERSION, **manifest}
+    tmp = scratch / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest))
+    os.replace(tmp, scratch / "manifest.json")

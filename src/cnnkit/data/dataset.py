@@ -1,0 +1,126 @@
+"""`ImageDataset`: uint8 images, integer labels, class names and where each image came from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import DataError
+from .report import LoadReport
+
+
+@dataclass
+class ImageDataset:
+    """A labelled image set held as a uint8 ``(N, H, W, C)`` array (often memory-mapped).
+
+    ``labels[i]`` indexes ``class_names``; ``paths[i]`` is the source of image ``i`` when it
+    came from a file (archive members read ``archive.tar.gz::member/path.png``).
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    paths: list[str] | None = None
+    name: str = ""
+    report: LoadReport = field(default_factory=LoadReport)
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 4 or self.images.dtype != np.uint8:
+            raise DataError(
+                f"dataset {self.name or ''} images must be uint8 (N, H, W, C); "
+                f"got {self.images.dtype} {self.images.shape}")
+        if len(self.images) != len(self.labels):
+            raise DataError(f"{len(self.images)} images but {len(self.labels)} labels",
+                            hint="give exactly one label per image")
+        if self.paths is not None and len(self.paths) != len(self.images):
+            raise DataError(f"{len(self.images)} images but {len(self.paths)} paths")
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+        n = len(self.class_names)
+        if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= n):
+            raise DataError(
+                f"labels must lie in [0, {n}) for {n} class names; "
+                f"found {self.labels.min()}..{self.labels.max()}")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __repr__(self) -> str:
+        return (f"ImageDataset({self.name!r}, {len(self):,} images of "
+                f"{'x'.join(map(str, self.image_shape))}, {self.num_classes} classes)")
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(H, W, C)`` of every image."""
+        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def num_classes(self) -> int:
+        """Number of class names (some may have no image in this particular subset)."""
+        return len(self.class_names)
+
+    def class_counts(self) -> dict[str, int]:
+        """Images per class name, in class order."""
+        counts = np.bincount(self.labels, minlength=self.num_classes)
+        return {name: int(n) for name, n in zip(self.class_names, counts, strict=True)}
+
+    def subset(self, indices: Sequence[int] | np.ndarray | slice, name: str | None = None
+               ) -> ImageDataset:
+        """A dataset of the given images (a view when ``indices`` is a slice)."""
+        if isinstance(indices, slice):
+            index = indices
+            paths = self.paths[indices] if self.paths is not None else None
+        else:
+            index = np.asarray(indices, dtype=np.int64)
+            paths = [self.paths[i] for i in index] if self.paths is not None else None
+        return ImageDataset(self.images[index], self.labels[index], list(self.class_names),
+                            paths, name if name is not None else self.name, self.report)
+
+    def split(self, fraction: float = 0.2, seed: int = 0, stratify: bool = True
+              ) -> tuple[ImageDataset, ImageDataset]:
+        """Split into ``(rest, held_out)`` where ``held_out`` has about ``fraction`` of images.
+
+        Stratified by default: each class gives the same share (at least one image from
+        every class that has two or more). The same seed always gives the same split.
+        """
+        if not 0.0 < fraction < 1.0:
+            raise DataError(f"split fraction must be between 0 and 1, got {fraction}")
+        rng = np.random.default_rng(seed)
+        if stratify:
+            held = []
+            for c in range(self.num_classes):
+                members = np.flatnonzero(self.labels == c)
+                if len(members) == 0:
+                    continue
+                n_held = round(len(members) * fraction)
+                if len(members) >= 2:
+                    n_held = min(max(n_held, 1), len(members) - 1)
+                held.append(rng.permutation(members)[:n_held])
+            held_idx = np.sort(np.concatenate(held)) if held else np.empty(0, np.int64)
+        else:
+            n_held = round(len(self) * fraction)
+            held_idx = np.sort(rng.permutation(len(self))[:n_held])
+        keep = np.ones(len(self), dtype=bool)
+        keep[held_idx] = False
+        base = self.name or "data"
+        return (self.subset(np.flatnonzero(keep), f"{base}[train]"),
+                self.subset(held_idx, f"{base}[val]"))
+
+    def fraction(self, fraction: float, seed: int = 0) -> ImageDataset:
+        """A stratified random subset with about ``fraction`` of the images of each class."""
+        if fraction >= 1.0:
+            return self
+        _, part = self.split(fraction, seed=seed, stratify=True)
+        part.name = self.name
+        return part
+
+    def summary(self) -> str:
+        """Images per class, the image shape and what the load skipped."""
+        lines = [f"{self.name or 'dataset'}: {len(self):,} images, "
+                 f"{'x'.join(map(str, self.image_shape))}, {self.num_classes} classes"]
+        counts = self.class_counts()
+        width = max((len(n) for n in counts), default=0)
+        lines.extend(f"  {name:<{width}}  {n:>8,}" for name, n in counts.items())
+        lines.extend(self.report.summary_lines())
+        return "\n".join(lines)

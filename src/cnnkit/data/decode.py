@@ -1,0 +1,158 @@
+"""Turn one encoded image into a uint8 ``(H, W, C)`` array, by one documented policy.
+
+Policy (see docs/data.md):
+- Modes: grayscale, palette, RGB, RGBA/LA (composited on a white background), CMYK, YCbCr
+  and 16-bit images all convert to 8-bit grayscale (1 channel) or RGB (3 channels).
+- EXIF orientation is applied before anything else.
+- Resize: scale, keeping the aspect ratio, until the image covers the target size, then
+  crop the centre (bilinear, antialiased when shrinking). Images already at the target
+  size are left untouched.
+- Guards: zero-byte files, non-images, truncated data and decompression bombs (more than
+  ``MAX_PIXELS`` pixels) raise :class:`ImageProblem` with a skip reason.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_EXTENSIONS = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".ppm", ".pgm", ".pbm", ".tif", ".tiff"}
+)
+MAX_PIXELS = 64_000_000  # 8000 x 8000: more than any photo a classifier is trained on
+MAX_FILE_BYTES = 256 * 1024 * 1024
+BACKGROUND = (255, 255, 255)
+
+_GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
+_ROTATING_ORIENTATIONS = frozenset({5, 6, 7, 8})  # EXIF values that swap width and height
+_EXIF_ORIENTATION = 0x0112
+
+
+class ImageProblem(Exception):
+    """A file that cannot be used as an image; ``reason`` is a key of ``SKIP_REASONS``."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Header:
+    """What an image's header says, read without decoding its pixels."""
+
+    height: int
+    width: int
+    mode: str
+    gray: bool
+
+
+def has_image_extension(name: str) -> bool:
+    """True when the file name ends in an image extension, in any letter case."""
+    dot = name.rfind(".")
+    return dot >= 0 and name[dot:].lower() in IMAGE_EXTENSIONS
+
+
+def _open(data: bytes) -> Image.Image:
+    if not data:
+        raise ImageProblem("empty_file")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageProblem("too_large", f"{len(data):,} bytes")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise ImageProblem("not_an_image", "no known image format") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageProblem("too_large", str(exc)) from exc
+    except Exception as exc:  # Pillow raises many types on garbage headers
+        raise ImageProblem("corrupt", f"{type(exc).__name__}: {exc}") from exc
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageProblem("too_large", f"{width}x{height} pixels")
+    if width < 1 or height < 1:
+        raise ImageProblem("corrupt", f"{width}x{height} pixels")
+    return image
+
+
+def _is_gray(image: Image.Image) -> bool:
+    if image.mode in _GRAY_MODES:
+        return True
+    if image.mode in ("P", "PA"):
+        palette = image.getpalette() or []
+        rgb = np.asarray(palette[: len(palette) // 3 * 3]).reshape(-1, 3)
+        return bool(len(rgb)) and bool((rgb == rgb[:, :1]).all())
+    return False
+
+
+def probe(data: bytes) -> Header:
+    """Read an image's size (after EXIF rotation) and mode without decoding the pixels."""
+    image = _open(data)
+    height, width = image.height, image.width
+    try:
+        orientation = image.getexif().get(_EXIF_ORIENTATION)
+    except Exception:  # a broken EXIF block is not worth losing the image over
+        orientation = None
+    if orientation in _ROTATING_ORIENTATIONS:
+        height, width = width, height
+    return Header(height=height, width=width, mode=image.mode, gray=_is_gray(image))
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """16- and 32-bit grayscale to 8-bit, scaling the full 16-bit range to 0..255."""
+    array = np.asarray(image)
+    if array.dtype == np.float32 or array.dtype == np.float64:
+        scaled = np.clip(array * (255.0 if array.max(initial=0) <= 1.0 else 1.0), 0, 255)
+    else:
+        scaled = array.astype(np.int64) // 257 if array.max(initial=0) > 255 else array
+    return Image.fromarray(np.asarray(scaled, dtype=np.uint8), mode="L")
+
+
+def _to_channels(image: Image.Image, channels: int) -> Image.Image:
+    if image.mode.startswith("I") or image.mode == "F":
+        image = _to_8bit(image)
+    has_alpha = image.mode in ("RGBA", "LA", "La", "RGBa", "PA") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
+        flat.alpha_composite(rgba)
+        image = flat
+    target = "L" if channels == 1 else "RGB"
+    return image if image.mode == target else image.convert(target)
+
+
+def _fit(image: Image.Image, height: int, width: int) -> Image.Image:
+    """Scale to cover (height, width), keeping the aspect ratio, and crop the centre."""
+    if image.size == (width, height):
+        return image
+    src_w, src_h = image.size
+    scale = max(width / src_w, height / src_h)
+    box_w, box_h = width / scale, height / scale
+    left, top = (src_w - box_w) / 2, (src_h - box_h) / 2
+    return image.resize((width, height), Image.Resampling.BILINEAR,
+                        box=(left, top, left + box_w, top + box_h))
+
+
+def decode(data: bytes, height: int, width: int, channels: int) -> np.ndarray:
+    """Decode ``data`` to a uint8 ``(height, width, channels)`` array by the module's policy."""
+    image = _open(data)
+    try:
+        if image.format == "JPEG" and image.mode in ("RGB", "L"):
+            # Let libjpeg decode at a reduced scale when the target is much smaller.
+            image.draft(image.mode, (width, height))
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        image = _fit(_to_channels(image, channels), height, width)
+        array = np.asarray(image, dtype=np.uint8)
+    except ImageProblem:
+        raise
+    except Exception as exc:
+        raise ImageProblem("corrupt", f"{type(exc).__name__}: {exc}") from exc
+    return array.reshape(height, width, channels)

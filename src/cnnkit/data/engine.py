@@ -1,0 +1,122 @@
+"""The two-pass decode shared by every file-based reader.
+
+Pass 1 reads each image's header on all cores (size, mode), so the target size and channel
+count are known before any pixel is decoded. Pass 2 decodes each kept image straight into
+its row of a memory-mapped ``.npy`` file. Problems found in either pass become counted skips,
+or, in strict mode, a :class:`BadImageError` naming the first bad file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BadImageError, DataError
+from .decode import Header
+from .parallel import chunked, decode_chunk, make_executor, probe_chunk, run_ordered, worker_count
+from .progress import progress_bar
+from .report import LoadReport
+from .sources import Member, Payload
+
+
+@dataclass
+class Probed:
+    """A member whose header was read successfully."""
+
+    member: Member
+    header: Header
+
+
+def record_problem(report: LoadReport, path: str, reason: str, detail: str, strict: bool
+                   ) -> None:
+    """Count a skipped file, or stop at it in strict mode."""
+    if strict:
+        raise BadImageError(path, reason, detail)
+    report.skip(path, reason, detail)
+
+
+def probe_members(members: Iterable[Member], report: LoadReport, strict: bool, progress: bool,
+                  total: int | None = None) -> list[Probed]:
+    """Read the header of every member; problems become skips. Bytes payloads are dropped
+    after probing so a streamed archive is never held in memory whole."""
+    good: list[Probed] = []
+    executor = make_executor()
+    jobs = ((chunk, ([m.payload for m in chunk],)) for chunk in chunked(members))
+    try:
+        with progress_bar(total, "reading headers", progress) as bar:
+            for chunk, results in run_ordered(executor, probe_chunk, jobs, 2 * worker_count()):
+                for member, result in zip(chunk, results, strict=True):
+                    if isinstance(result, Header):
+                        if isinstance(member.payload, bytes):
+                            member.payload = None
+                        good.append(Probed(member, result))
+                    else:
+                        record_problem(report, member.display, *result, strict)
+                bar.update(len(chunk))
+    finally:
+        executor.shutdown(cancel_futures=True)
+    return good
+
+
+def target_shape(headers: Iterable[Header], image_size: int | tuple[int, int] | None,
+                 channels: int | None) -> tuple[int, int, int]:
+    """``(H, W, C)`` for the dataset: the requested size or the most common one; one channel
+    when every image is grayscale, else three (RGB)."""
+    headers = list(headers)
+    if not headers:
+        raise DataError("no usable image found", hint="check the path and the skip summary")
+    if image_size is None:
+        (height, width), _ = Counter((h.height, h.width) for h in headers).most_common(1)[0]
+    elif isinstance(image_size, int):
+        height = width = image_size
+    else:
+        height, width = image_size
+    if channels is None:
+        channels = 1 if all(h.gray for h in headers) else 3
+    if channels not in (1, 3) or height < 1 or width < 1:
+        raise DataError(f"cannot load images as {height}x{width}x{channels}",
+                        hint="image_size must be positive and channels 1 or 3")
+    return int(height), int(width), int(channels)
+
+
+def decode_into(out_path: Path, shape: tuple[int, int, int],
+                slot_payloads: Iterable[tuple[int, Payload]], displays: list[str],
+                report: LoadReport, strict: bool, progress: bool) -> np.ndarray:
+    """Decode every ``(slot, payload)`` into ``out_path`` (pre-created ``.npy`` with one row
+    per slot). Returns a boolean mask of the slots that decoded."""
+    ok = np.ones(len(displays), dtype=bool)
+    executor = make_executor()
+    jobs = ((chunk, (str(out_path), shape, [s for s, _ in chunk], [p for _, p in chunk]))
+            for chunk in chunked(slot_payloads))
+    try:
+        with progress_bar(len(displays), "decoding", progress) as bar:
+            for chunk, results in run_ordered(executor, decode_chunk, jobs, 2 * worker_count()):
+                for (slot, _), result in zip(chunk, results, strict=True):
+                    if result is not None:
+                        ok[slot] = False
+                        record_problem(report, displays[slot], *result, strict)
+                bar.update(len(chunk))
+    finally:
+        executor.shutdown(cancel_futures=True)
+    return ok
+
+
+def compact(path: Path, keep: np.ndarray) -> None:
+    """Rewrite the ``.npy`` at ``path`` with only the rows in ``keep``, block by block."""
+    if keep.all():
+        return
+    source = np.load(path, mmap_mode="r")
+    tmp = path.with_suffix(".compact.npy")
+    target = np.lib.format.open_memmap(tmp, mode="w+", dtype=source.dtype,
+                                       shape=(int(keep.sum()), *source.shape[1:]))
+    rows = np.flatnonzero(keep)
+    for start in range(0, len(rows), 4096):
+        block = rows[start:start + 4096]
+        target[start:start + len(block)] = source[block]
+    target.flush()
+    del source, target
+    tmp.replace(path)

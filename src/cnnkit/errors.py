@@ -1,0 +1,42 @@
+"""Errors that speak the user's language.
+
+Every error cnnkit raises on purpose is a :class:`CnnkitError`. It carries a message that
+names the file, layer or option at fault and a ``hint`` that says what to do. The command
+line prints both and exits with the class's ``exit_code`` instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class CnnkitError(Exception):
+    """Base class for errors caused by user input, with a hint on how to fix it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class DataError(CnnkitError):
+    """A dataset cannot be read: missing path, unknown format, inconsistent files."""
+
+    exit_code = 3
+
+
+class BadImageError(DataError):
+    """One file could not be used as an image (raised in strict mode)."""
+
+    def __init__(self, path: str, reason: str, detail: str = ""):
+        message = f"{path}: {reason}" + (f" ({detail})" if detail else "")
+        super().__init__(message, hint="fix or remove the file, or load without strict=True "
+                         "to skip bad files and count them")
+        self.path = path
+        self.reason = reason
+        self.detail = detail
