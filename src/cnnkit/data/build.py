@@ -85,10 +85,11 @@ def datasets_from_entry(manifest: dict, arrays: dict[str, np.ndarray], name: str
                         ) -> dict[str, ImageDataset]:
     """One :class:`ImageDataset` per split, each a memory-mapped slice of the entry."""
     report = LoadReport.from_dict(manifest["report"])
+    modes = np.asarray(manifest["mode_names"] or ["?"])[np.asarray(arrays["modes"])]
     result = {}
     for split, (start, stop) in manifest["splits"].items():
         result[split] = ImageDataset(
             arrays["images"][start:stop], np.asarray(arrays["labels"][start:stop]),
             list(manifest["class_names"]), manifest["paths"][start:stop],
-            f"{name}:{split}", report)
+            f"{name}:{split}", report, np.asarray(arrays["sizes"][start:stop]), modes[start:stop])
     return result

@@ -17,6 +17,8 @@ class ImageDataset:
 
     ``labels[i]`` indexes ``class_names``; ``paths[i]`` is the source of image ``i`` when it
     came from a file (archive members read ``archive.tar.gz::member/path.png``).
+    ``original_sizes[i]`` is ``(height, width)`` before resizing and ``original_modes[i]`` the
+    Pillow mode of the source, when known (for ``cnnkit data inspect``).
     """
 
     images: np.ndarray
@@ -25,6 +27,8 @@ class ImageDataset:
     paths: list[str] | None = None
     name: str = ""
     report: LoadReport = field(default_factory=LoadReport)
+    original_sizes: np.ndarray | None = None
+    original_modes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4 or self.images.dtype != np.uint8:
@@ -74,8 +78,11 @@ class ImageDataset:
         else:
             index = np.asarray(indices, dtype=np.int64)
             paths = [self.paths[i] for i in index] if self.paths is not None else None
-        return ImageDataset(self.images[index], self.labels[index], list(self.class_names),
-                            paths, name if name is not None else self.name, self.report)
+        return ImageDataset(
+            self.images[index], self.labels[index], list(self.class_names), paths,
+            name if name is not None else self.name, self.report,
+            None if self.original_sizes is None else self.original_sizes[index],
+            None if self.original_modes is None else self.original_modes[index])
 
     def split(self, fraction: float = 0.2, seed: int = 0, stratify: bool = True
               ) -> tuple[ImageDataset, ImageDataset]:
