@@ -33,8 +33,9 @@ def build_entry(scratch: Path, items: list[Labelled], class_names: list[str],
     """Decode ``items`` into ``scratch`` as ``images.npy``, ``labels.npy``, ``sizes.npy`` and
     a manifest, ordered split by split so each split is one contiguous slice.
 
+    Each member's own payload is read; when payloads were dropped to save memory,
     ``restream`` re-reads ``(display, bytes)`` pairs for sources that cannot be read out of
-    order (compressed tar); otherwise each member's own payload is used.
+    order (compressed tar).
     """
     def order(item: Labelled) -> tuple:
         return (_split_rank(item.split), class_names.index(item.label), item.probed.member.display)
@@ -46,7 +47,7 @@ def build_entry(scratch: Path, items: list[Labelled], class_names: list[str],
     out = np.lib.format.open_memmap(images_path, mode="w+", dtype=np.uint8,
                                     shape=(len(items), *shape))
     del out
-    if restream is None:
+    if restream is None or all(i.probed.member.payload is not None for i in items):
         slot_payloads: Iterable[tuple[int, Payload]] = (
             (slot, item.probed.member.payload) for slot, item in enumerate(items))
     else:

@@ -22,6 +22,8 @@ from .progress import progress_bar
 from .report import LoadReport
 from .sources import Member, Payload
 
+KEEP_BYTES = 512 * 1024 * 1024
+
 
 @dataclass
 class Probed:
@@ -40,10 +42,15 @@ def record_problem(report: LoadReport, path: str, reason: str, detail: str, stri
 
 
 def probe_members(members: Iterable[Member], report: LoadReport, strict: bool, progress: bool,
-                  total: int | None = None) -> list[Probed]:
-    """Read the header of every member; problems become skips. Bytes payloads are dropped
-    after probing so a streamed archive is never held in memory whole."""
+                  total: int | None = None, keep_bytes: int = KEEP_BYTES) -> list[Probed]:
+    """Read the header of every member; problems become skips.
+
+    Streamed bytes stay in memory for the decode pass while they total at most
+    ``keep_bytes``; past that, every payload is dropped and the caller streams again, so a
+    large archive is never held in memory whole.
+    """
     good: list[Probed] = []
+    kept = 0
     executor = make_executor()
     jobs = ((chunk, ([m.payload for m in chunk],)) for chunk in chunked(members))
     try:
@@ -51,11 +58,17 @@ def probe_members(members: Iterable[Member], report: LoadReport, strict: bool, p
             for chunk, results in run_ordered(executor, probe_chunk, jobs, 2 * worker_count()):
                 for member, result in zip(chunk, results, strict=True):
                     if isinstance(result, Header):
-                        if isinstance(member.payload, bytes):
-                            member.payload = None
                         good.append(Probed(member, result))
+                        if isinstance(member.payload, bytes):
+                            kept += len(member.payload)
                     else:
                         record_problem(report, member.display, *result, strict)
+                    if isinstance(member.payload, bytes) and (
+                            kept > keep_bytes or not isinstance(result, Header)):
+                        member.payload = None
+                if kept > keep_bytes:
+                    for probed in good:
+                        probed.member.payload = None
                 bar.update(len(chunk))
     finally:
         executor.shutdown(cancel_futures=True)
