@@ -40,3 +40,21 @@ class BadImageError(DataError):
         self.path = path
         self.reason = reason
         self.detail = detail
+
+
+class ConfigError(CnnkitError):
+    """An unknown name or an invalid option: optimizer, loss, metric, schedule, flag."""
+
+    exit_code = 2
+
+
+class ShapeError(CnnkitError):
+    """Data that does not fit the model: wrong input shape, labels out of range, x/y lengths."""
+
+    exit_code = 5
+
+
+class TrainingError(CnnkitError):
+    """Training cannot go on, e.g. the loss became NaN or infinite."""
+
+    exit_code = 6
