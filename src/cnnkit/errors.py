@@ -58,3 +58,9 @@ class TrainingError(CnnkitError):
     """Training cannot go on, e.g. the loss became NaN or infinite."""
 
     exit_code = 6
+
+
+class LayerError(CnnkitError):
+    """A layer cannot be made or used: unknown name or argument, or an impossible shape."""
+
+    exit_code = 4
