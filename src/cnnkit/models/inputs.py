@@ -1,0 +1,97 @@
+"""Check and normalise what users pass to ``fit``/``evaluate``/``predict``.
+
+Images become ``(N, H, W, C)`` arrays: uint8 stays uint8 (scaled on the fly per batch),
+other dtypes become float32 and are used as given, as in Keras. ``(N, H, W)`` grayscale
+arrays get their channel axis added. Labels are checked against the model's output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.dataset import ImageDataset
+from ..errors import ShapeError
+from ..train.losses import Loss
+
+
+def as_images(x, what: str = "x") -> np.ndarray:
+    """``(N, H, W, C)`` uint8 or float32 images from an array, list or ImageDataset."""
+    if isinstance(x, ImageDataset):
+        return x.images
+    if x is None:
+        raise ShapeError(f"{what} is missing", hint="pass images as an (N, H, W, C) array "
+                         "or a cnnkit.data.ImageDataset")
+    if hasattr(x, "numpy") and not isinstance(x, np.ndarray):  # a torch tensor
+        x = x.detach().cpu().numpy()
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]  # grayscale (N, H, W): add the channel axis, as np.expand_dims(x, -1)
+    if x.ndim != 4:
+        raise ShapeError(
+            f"{what} has shape {x.shape}; images must be (N, H, W, C) or (N, H, W)",
+            hint="for a single image use x[None] (or np.expand_dims(x, 0)); "
+                 "for grayscale add the channel axis with np.expand_dims(x, -1)")
+    if x.dtype == np.uint8:
+        return x
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise ShapeError(f"{what} has dtype {x.dtype}; images must be numeric")
+    return x.astype(np.float32, copy=False)
+
+
+def check_input_shape(images: np.ndarray, expected: tuple[int, ...], what: str = "x") -> None:
+    """Raise a ShapeError that says what to do when images don't fit the model."""
+    got = tuple(images.shape[1:])
+    if got == tuple(expected):
+        return
+    hint = "resize the images to the model's input size"
+    if got[:2] == tuple(expected[:2]) and got[2] != expected[2]:
+        hint = (f"the model expects {expected[2]} channel(s) but the images have {got[2]}; "
+                "convert them (grayscale <-> RGB) or rebuild the model with "
+                f"input_shape={got}")
+    elif len(got) == len(expected):
+        hint = (f"load the images with image_size=({expected[0]}, {expected[1]}), or build "
+                f"the model with input_shape={got}")
+    raise ShapeError(f"{what} has images of shape {got} but the model expects {tuple(expected)}",
+                     hint=hint)
+
+
+def as_targets(y, loss: Loss, units: int, n: int, what: str = "y") -> np.ndarray:
+    """Labels as the loss wants them, checked against ``units`` outputs and ``n`` images."""
+    if y is None:
+        raise ShapeError(f"{what} (the labels) is missing",
+                         hint="pass labels, or pass a cnnkit.data.ImageDataset as x")
+    y = np.asarray(y)
+    if len(y) != n:
+        raise ShapeError(f"x has {n} images but {what} has {len(y)} labels",
+                         hint="give exactly one label per image")
+    if loss.binary:
+        if units != 1:
+            raise ShapeError(f"binary_crossentropy needs a model with 1 output unit, not "
+                             f"{units}", hint="end the model with Dense(1, activation='sigmoid') "
+                             "or use sparse_categorical_crossentropy")
+        return y.astype(np.float32).reshape(n, 1)
+    index_labels = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
+    if loss.sparse_labels and not index_labels:
+        raise ShapeError(f"{what} has shape {y.shape}: it looks one-hot, but "
+                         "sparse_categorical_crossentropy wants class indices",
+                         hint="use loss='categorical_crossentropy', or pass y.argmax(axis=1)")
+    if index_labels:
+        labels = y.reshape(n)
+        integral = np.issubdtype(labels.dtype, np.integer) or bool(
+            np.all(np.equal(np.mod(labels, 1), 0)))
+        if not integral:
+            raise ShapeError(f"{what} holds non-integer class labels",
+                             hint="sparse labels must be class indices 0..units-1")
+        labels = labels.astype(np.int64)
+        if n and (labels.min() < 0 or labels.max() >= units):
+            raise ShapeError(
+                f"{what} has labels from {labels.min()} to {labels.max()}, but the model has "
+                f"{units} output units, so labels must lie in [0, {units})",
+                hint=f"make the last Dense layer Dense({labels.max() + 1}) or fix the labels")
+        if loss.sparse_labels:
+            return labels
+        return np.eye(units, dtype=np.float32)[labels]  # categorical loss with index labels
+    if y.ndim != 2 or y.shape[1] != units:
+        raise ShapeError(f"{what} has shape {y.shape} but the model outputs {units} classes",
+                         hint="one-hot labels need one column per output unit")
+    return y.astype(np.float32)

@@ -1,0 +1,56 @@
+"""The torch module behind a ``Sequential``: layer modules in order, named by layer name.
+
+Image tensors are NCHW in channels_last memory format throughout. When the last layer's
+``softmax``/``sigmoid`` is fused into the loss, the network outputs logits and
+``output_activation`` turns them into probabilities for ``predict()``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .. import activations
+
+
+class Network(nn.Module):
+    """Runs each layer's op then its activation. ``state_dict`` keys read
+    ``<layer name>.<param>`` (e.g. ``conv2d.weight``)."""
+
+    def __init__(self, layers, input_shape: tuple[int, ...], fuse_output: bool):
+        super().__init__()
+        self.ops = nn.ModuleDict()
+        self.acts = nn.ModuleDict()
+        self.names: list[str] = []
+        self.shapes: list[tuple[int, ...]] = []
+        shape = tuple(input_shape)
+        for index, layer in enumerate(layers):
+            module = layer.build_module(shape)
+            shape = tuple(layer.compute_output_shape(shape))
+            self.ops[layer.name] = module
+            last = index == len(layers) - 1
+            fused = last and fuse_output
+            act = layer.activation
+            self.acts[layer.name] = activations.get(None if fused else act)
+            self.names.append(layer.name)
+            self.shapes.append(shape)
+        self.output_activation = activations.get(
+            layers[-1].activation if (layers and fuse_output) else None)
+        self.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (or the declared output when nothing is fused)."""
+        for name in self.names:
+            x = self.acts[name](self.ops[name](x))
+        return x
+
+    def features(self, x: torch.Tensor, wanted: set[str]) -> dict[str, torch.Tensor]:
+        """The outputs of the named layers (after their activation) for one forward pass."""
+        found = {}
+        for name in self.names:
+            x = self.acts[name](self.ops[name](x))
+            if name in wanted:
+                found[name] = x
+            if len(found) == len(wanted):
+                break
+        return found

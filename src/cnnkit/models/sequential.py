@@ -1,0 +1,347 @@
+"""`Sequential`: a Keras model API (build, summary, compile, fit, evaluate, predict, save)
+over a PyTorch network trained by cnnkit's single training loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import layers as layer_lib
+from ..data.dataset import ImageDataset
+from ..errors import ConfigError, LayerError, ShapeError
+from ..train import losses as loss_lib
+from ..train import metrics as metric_lib
+from ..train import optimizers as optimizer_lib
+from ..train.batches import ArraySource, Preprocess, to_tensor
+from ..train.callbacks import CallbackList
+from ..train.history import History
+from ..train.loop import Task, Trainer, evaluate
+from ..train.progress import resolve_verbose
+from .inputs import as_images, as_targets, check_input_shape
+from .network import Network
+from .summary import format_shape, format_summary
+
+PREDICT_BATCH = 256
+
+
+class Sequential:
+    """A linear stack of layers, used exactly like ``keras.Sequential``.
+
+    The model is built from an ``Input`` layer, from the first layer's ``input_shape``, or
+    from the first data it sees. Images are ``(H, W, C)`` at the surface; inside, tensors
+    are NCHW in channels_last memory format.
+    """
+
+    def __init__(self, layers=None, name: str | None = None):
+        self.name = name or layer_lib.unique_name("sequential")
+        self._layers: list = []
+        self._input_shape: tuple[int, ...] | None = None
+        self.net: Network | None = None
+        self.loss: loss_lib.Loss | None = None
+        self.metrics: list[metric_lib.Metric] = []
+        self.optimizer: optimizer_lib.Optimizer | None = None
+        self.preprocess = Preprocess()
+        self.class_names: list[str] | None = None
+        self.precision = "fp32"
+        self.stop_training = False
+        self.history: History | None = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- structure -----------------------------------------------------------------------
+    def add(self, layer) -> None:
+        """Append a layer (an ``Input`` only sets the input shape)."""
+        if not isinstance(layer, layer_lib.Layer):
+            raise LayerError(f"Sequential.add() takes a cnnkit layer, got {type(layer).__name__}",
+                             hint="use layers from cnnkit.keras.layers (e.g. layers.Conv2D)")
+        if isinstance(layer, layer_lib.Input):
+            if self._layers:
+                raise LayerError("Input must be the first layer of a Sequential model")
+            self._input_shape = tuple(layer.shape)
+            return
+        if any(existing.name == layer.name for existing in self._layers):
+            raise LayerError(f"two layers are named {layer.name!r}",
+                             hint="layer names must be unique within a model")
+        if not self._layers and self._input_shape is None and layer.input_shape is not None:
+            self._input_shape = tuple(layer.input_shape)
+        self._layers.append(layer)
+        self.net = None
+        if self._input_shape is not None:
+            self.build()
+
+    def pop(self):
+        """Remove and return the last layer."""
+        if not self._layers:
+            raise LayerError("pop() on a model with no layers")
+        layer = self._layers.pop()
+        self.net = None
+        if self._layers and self._input_shape is not None:
+            self.build()
+        return layer
+
+    @property
+    def layers(self) -> list:
+        """The layers, without the ``Input`` marker (as Keras lists them)."""
+        return list(self._layers)
+
+    def get_layer(self, name: str):
+        """The layer called ``name``."""
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise LayerError(f"no layer named {name!r}",
+                         hint="layers: " + ", ".join(lay.name for lay in self._layers))
+
+    @property
+    def built(self) -> bool:
+        """True once the input shape is known and the network exists."""
+        return self.net is not None
+
+    @property
+    def input_shape(self) -> tuple:
+        """``(None, H, W, C)`` as Keras reports it."""
+        self._require_built()
+        return (None, *self._input_shape)
+
+    @property
+    def output_shape(self) -> tuple:
+        """``(None, ...)`` of the last layer."""
+        self._require_built()
+        return (None, *self.net.shapes[-1])
+
+    def build(self, input_shape=None) -> None:
+        """Create the network for ``input_shape`` (``(H, W, C)``, a leading ``None`` is
+        allowed). Raises a LayerError naming the layer where the shapes stop working."""
+        if input_shape is not None:
+            shape = tuple(input_shape)
+            self._input_shape = shape[1:] if len(shape) == 4 else shape
+        if self._input_shape is None:
+            raise ShapeError(f"model {self.name!r} does not know its input shape yet",
+                             hint="start with layers.Input((H, W, C)), pass input_shape= to "
+                                  "the first layer, or call build((H, W, C))")
+        if not self._layers:
+            raise LayerError(f"model {self.name!r} has no layers")
+        self.net = Network(self._layers, self._input_shape, self._fuses_output())
+
+    def _fuses_output(self) -> bool:
+        return bool(self.loss is not None and self._layers
+                    and self.loss.fuses(self._layers[-1].activation))
+
+    def _require_built(self) -> None:
+        if self.net is None:
+            self.build()
+
+    def count_params(self) -> int:
+        """Total number of parameters, trainable and not (BatchNorm statistics included)."""
+        trainable, frozen = self._param_counts()
+        return trainable + frozen
+
+    def _param_counts(self) -> tuple[int, int]:
+        self._require_built()
+        return _module_params(self.net)
+
+    def summary(self, print_fn=None, **_) -> None:
+        """Print the Keras table: layer, output shape, parameters, then totals."""
+        self._require_built()
+        rows = []
+        for layer, shape in zip(self._layers, self.net.shapes, strict=True):
+            trainable, frozen = _module_params(self.net.ops[layer.name])
+            rows.append((f"{layer.name} ({type(layer).__name__})", format_shape(shape),
+                         trainable + frozen))
+        text = format_summary(self.name, rows, *self._param_counts())
+        (print_fn or print)(text)
+
+    # -- training ------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **_) -> None:
+        """Choose the optimizer, loss and metrics by Keras name or object."""
+        if loss is None:
+            raise ConfigError("compile() needs a loss",
+                              hint="e.g. loss='sparse_categorical_crossentropy'")
+        self.optimizer = optimizer_lib.get(optimizer)
+        self.loss = loss_lib.get(loss)
+        self.metrics = [metric_lib.get(m) for m in (metrics or [])]
+        if self.net is not None:
+            self._set_fusion()
+
+    def _set_fusion(self) -> None:
+        last = self._layers[-1]
+        fused = self._fuses_output()
+        from .. import activations
+
+        self.net.acts[last.name] = activations.get(None if fused else last.activation)
+        self.net.output_activation = activations.get(last.activation if fused else None)
+
+    def _task(self) -> Task:
+        if self.loss is None or self.optimizer is None:
+            raise ConfigError(f"model {self.name!r} is not compiled",
+                              hint="call model.compile(optimizer='adam', "
+                                   "loss='sparse_categorical_crossentropy', "
+                                   "metrics=['accuracy']) first")
+        return Task(self.loss, self.metrics, self._fuses_output())
+
+    def _source(self, x, y, what: str, sample_weight=None) -> ArraySource:
+        images = as_images(x, what)
+        if y is None and isinstance(x, ImageDataset):
+            y = x.labels
+        if self.net is None:
+            self.build(images.shape[1:])
+        check_input_shape(images, self._input_shape, what)
+        targets = as_targets(y, self.loss, self.net.shapes[-1][-1], len(images),
+                             "y" if what == "x" else f"{what} labels")
+        return ArraySource(images, targets, self.preprocess, sample_weight)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, **_) -> History:
+        """Train like ``keras.Model.fit``; returns a :class:`History`."""
+        task = self._task()
+        images = as_images(x)
+        if isinstance(x, ImageDataset):
+            self.class_names = list(x.class_names)
+            y = x.labels if y is None else y
+        self._learn_input_range(images)
+        n = len(images)
+        if validation_data is None and validation_split:
+            if not 0.0 < validation_split < 1.0:
+                raise ConfigError(f"validation_split must be in (0, 1), got {validation_split}")
+            cut = int(n * (1.0 - validation_split))  # Keras holds out the last samples
+            validation_data = (images[cut:], np.asarray(y)[cut:])
+            images, y = images[:cut], np.asarray(y)[:cut]
+            if sample_weight is not None:
+                sample_weight = np.asarray(sample_weight)[:cut]
+        weights = _sample_weights(y, class_weight, sample_weight, len(images))
+        train = self._source(images, y, "x", weights)
+        val = None
+        if validation_data is not None:
+            if isinstance(validation_data, ImageDataset):
+                val = self._source(validation_data, None, "validation_data")
+            else:
+                val = self._source(validation_data[0], validation_data[1], "validation_data")
+        if self.optimizer.torch_optimizer is None:
+            self.optimizer.build(self.net.parameters())
+        batch_size = int(batch_size or 32)
+        verbose = resolve_verbose(verbose)
+        trainer = Trainer(self, task, self.precision)
+        trainer.state.seed = int(torch.randint(0, 2**31 - 1, (1,)))
+        trainer.state.epoch = int(initial_epoch)
+        params = {"epochs": epochs, "steps": -(-len(train) // batch_size), "verbose": verbose}
+        trainer.history.params = params
+        self.history = trainer.history
+        callback_list = CallbackList(callbacks, self, params)
+        return trainer.fit(train, val, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                           callbacks=callback_list, verbose=verbose)
+
+    def _learn_input_range(self, images: np.ndarray) -> None:
+        """Remember how the training inputs were scaled, so uint8 images given later (files,
+        the CLI, serving) are scaled the same way: floats up to 1 mean pixels / 255."""
+        if images.dtype != np.uint8 and len(images):
+            sample = images[:: max(1, len(images) // 256)]
+            self.preprocess = Preprocess(1.0 / 255.0 if float(sample.max()) <= 1.0 else 1.0)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 return_dict=False, **_):
+        """``[loss, *metrics]`` (or the loss alone without metrics), like Keras."""
+        task = self._task()
+        source = self._source(x, y, "x", None if sample_weight is None
+                              else np.asarray(sample_weight, dtype=np.float32))
+        logs = evaluate(self.net, source, task, int(batch_size or PREDICT_BATCH), self.precision)
+        if return_dict:
+            return logs
+        values = [logs["loss"], *(logs[m.name] for m in self.metrics)]
+        return values if len(values) > 1 else values[0]
+
+    def predict(self, x, batch_size=None, verbose="auto", **_) -> np.ndarray:
+        """The model's outputs (probabilities after a softmax) as a float32 NumPy array."""
+        images = as_images(x)
+        if self.net is None:
+            self.build(images.shape[1:])
+        check_input_shape(images, self._input_shape)
+        batch_size = int(batch_size or PREDICT_BATCH)
+        net = self.net.eval()
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, len(images), batch_size):
+                batch = to_tensor(images[start:start + batch_size], self.preprocess)
+                outputs.append(net.output_activation(net(batch).float()))
+        if not outputs:
+            return np.zeros((0, *self.net.shapes[-1]), dtype=np.float32)
+        return torch.cat(outputs).numpy()
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        """Predictions for one batch (same as ``predict``)."""
+        return self.predict(x, batch_size=len(as_images(x)) or 1)
+
+    def __call__(self, x) -> np.ndarray:
+        return self.predict(x)
+
+    # -- weights -------------------------------------------------------------------------
+    def state_snapshot(self) -> dict[str, torch.Tensor]:
+        """A copy of every weight and statistic (for EarlyStopping and checkpoints)."""
+        self._require_built()
+        return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+
+    def load_snapshot(self, snapshot: dict[str, torch.Tensor]) -> None:
+        """Put back a :meth:`state_snapshot`."""
+        self.net.load_state_dict(snapshot)
+
+    def get_weights(self) -> list[np.ndarray]:
+        """All weights in Keras order and layout (kernels ``(kh, kw, in, out)``)."""
+        self._require_built()
+        weights = []
+        for layer in self._layers:
+            weights.extend(layer.get_keras_weights(self.net.ops[layer.name]))
+        return weights
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Load weights given in Keras order and layout (as from Keras's ``get_weights``)."""
+        self._require_built()
+        weights = list(weights)
+        for layer in self._layers:
+            count = len(layer.get_keras_weights(self.net.ops[layer.name]))
+            layer.set_keras_weights(self.net.ops[layer.name], weights[:count])
+            weights = weights[count:]
+        if weights:
+            raise ShapeError(f"set_weights got {len(weights)} more array(s) than the model has")
+
+    def save(self, path) -> None:
+        """Save architecture, weights, class names and preprocessing (no pickle).
+        A path ending in ``.keras`` or ``.cnnkit`` is one zip file; otherwise a folder."""
+        from .saving import save_model
+
+        save_model(self, path)
+
+    def save_weights(self, path) -> None:
+        """Save only the weights, as a safetensors file."""
+        from .saving import save_weights
+
+        save_weights(self, path)
+
+    def load_weights(self, path) -> None:
+        """Load weights saved by :meth:`save_weights` or :meth:`save`."""
+        from .saving import load_weights
+
+        load_weights(self, path)
+
+
+def _module_params(module: torch.nn.Module) -> tuple[int, int]:
+    """(trainable, non-trainable): BatchNorm's moving statistics count as non-trainable."""
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+    frozen += sum(b.numel() for name, b in module.named_buffers()
+                  if not name.endswith("num_batches_tracked"))
+    return trainable, frozen
+
+
+def _sample_weights(y, class_weight, sample_weight, n: int) -> np.ndarray | None:
+    """Per-sample loss weights from Keras's ``class_weight`` and ``sample_weight``."""
+    weights = None if sample_weight is None else np.asarray(sample_weight, np.float32).reshape(n)
+    if class_weight:
+        labels = np.asarray(y)
+        labels = labels.argmax(axis=1) if labels.ndim == 2 and labels.shape[1] > 1 else labels
+        labels = labels.reshape(n).astype(np.int64)
+        table = np.ones(int(max(labels.max(initial=0), max(class_weight))) + 1, np.float32)
+        for cls, w in class_weight.items():
+            table[int(cls)] = float(w)
+        by_class = table[labels]
+        weights = by_class if weights is None else weights * by_class
+    return weights

@@ -1,0 +1,216 @@
+"""The one training loop, under both ``Sequential.fit()`` and ``cnnkit train``.
+
+It trains a torch module on batches from an :class:`ArraySource`, reports Keras-named logs
+to callbacks, and keeps its position (epoch, step, running sums) in a :class:`LoopState`
+that checkpoints save and restore.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from ..errors import TrainingError
+from .batches import ArraySource, WaitTimer
+from .history import History
+from .losses import Loss
+from .metrics import Metric
+from .progress import EpochProgress
+
+
+@dataclass
+class LoopState:
+    """Where training stands: the next batch to run and the epoch's running sums."""
+
+    epoch: int = 0
+    step: int = 0
+    seed: int = 0
+    loss_sum: float = 0.0
+    correct: dict[str, float] = field(default_factory=dict)
+    seen: int = 0
+    wait_seconds: float = 0.0
+    train_seconds: float = 0.0
+
+    def start_epoch(self, epoch: int) -> None:
+        """Reset the running sums for ``epoch``."""
+        self.epoch, self.step, self.loss_sum, self.seen = epoch, 0, 0.0, 0
+        self.correct = {}
+        self.wait_seconds = self.train_seconds = 0.0
+
+    def logs(self, metrics: list[Metric]) -> dict[str, float]:
+        """The running training logs of this epoch."""
+        seen = max(self.seen, 1)
+        return {"loss": self.loss_sum / seen,
+                **{m.name: self.correct.get(m.name, 0.0) / seen for m in metrics}}
+
+    def to_dict(self) -> dict:
+        """JSON-ready form, for checkpoints."""
+        return asdict(self)
+
+
+@dataclass
+class Task:
+    """What is being learned: the loss, the metrics and whether the net outputs logits."""
+
+    loss: Loss
+    metrics: list[Metric]
+    on_logits: bool
+
+    def outputs_for_metrics(self, output: torch.Tensor) -> torch.Tensor:
+        """Probabilities for binary metrics (thresholded at 0.5); argmax needs no change."""
+        if self.loss.binary and self.on_logits:
+            return torch.sigmoid(output.float())
+        return output
+
+
+def epoch_order(seed: int, epoch: int, n: int, shuffle: bool) -> np.ndarray | None:
+    """The sample order of ``epoch``: a function of the seed and epoch number alone, so a
+    resumed run sees exactly the batches the uninterrupted run would have seen."""
+    if not shuffle:
+        return None
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+class Trainer:
+    """Runs epochs of training and validation for one model.
+
+    ``model`` provides ``net`` (torch module), ``optimizer`` (a cnnkit optimizer whose
+    ``torch_optimizer`` is built) and ``stop_training``. ``hooks`` are extra per-step
+    callables ``hook(trainer)`` run after each optimizer step (schedules, checkpoints).
+    """
+
+    def __init__(self, model, task: Task, precision: str = "fp32", hooks=()):
+        self.model = model
+        self.task = task
+        self.precision = precision
+        self.hooks = list(hooks)
+        self.state = LoopState()
+        self.history = History()
+
+    # -- one step ------------------------------------------------------------------------
+    def _autocast(self):
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> float:
+        """One optimizer step; returns the batch loss."""
+        net, optimizer = self.model.net, self.model.optimizer
+        with self._autocast():
+            output = net(x)
+        loss = self.task.loss(output, y, self.task.on_logits, w)
+        value = float(loss.detach())
+        if not np.isfinite(value):
+            raise TrainingError(
+                f"the loss became {value} at epoch {self.state.epoch + 1}, batch "
+                f"{self.state.step + 1}; training stopped and the model keeps the weights "
+                "from before this batch",
+                hint="lower the learning rate (e.g. by 10x), check the inputs for NaN or "
+                     "infinite values, or clip gradients (clipnorm=1.0)")
+        torch_optimizer = optimizer.torch_optimizer
+        torch_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self._clip(optimizer)
+        torch_optimizer.step()
+        n = len(x)
+        with torch.no_grad():
+            scored = self.task.outputs_for_metrics(output.detach())
+            for metric in self.task.metrics:
+                c = float(metric.correct(scored, y, self.task.loss.binary,
+                                         self.task.loss.sparse_labels))
+                self.state.correct[metric.name] = self.state.correct.get(metric.name, 0.0) + c
+        self.state.loss_sum += value * n
+        self.state.seen += n
+        return value
+
+    def _clip(self, optimizer) -> None:
+        params = [p for p in self.model.net.parameters() if p.grad is not None]
+        if optimizer.clipvalue is not None:
+            torch.nn.utils.clip_grad_value_(params, optimizer.clipvalue)
+        if optimizer.clipnorm is not None:
+            for p in params:
+                torch.nn.utils.clip_grad_norm_([p], optimizer.clipnorm)
+        if optimizer.global_clipnorm is not None:
+            torch.nn.utils.clip_grad_norm_(params, optimizer.global_clipnorm)
+
+    # -- epochs --------------------------------------------------------------------------
+    def fit(self, train: ArraySource, val: ArraySource | None, *, epochs: int, batch_size: int,
+            shuffle: bool, callbacks, verbose: int, resume: bool = False) -> History:
+        """Train from ``state.epoch``/``state.step`` (0/0 for a fresh run) up to ``epochs``."""
+        self.model.stop_training = False
+        steps = -(-len(train) // batch_size)
+        callbacks.on_train_begin()
+        first_epoch = self.state.epoch
+        for epoch in range(first_epoch, epochs):
+            if not (resume and epoch == first_epoch):
+                self.state.start_epoch(epoch)
+            callbacks.on_epoch_begin(epoch)
+            logs, timing = self._run_epoch(train, val, epochs, batch_size, shuffle, steps,
+                                           callbacks, verbose)
+            self.history.append(epoch, logs, timing)
+            self.state.start_epoch(epoch + 1)
+            callbacks.on_epoch_end(epoch, logs)
+            for hook in self.hooks:
+                getattr(hook, "on_epoch_end", lambda _t: None)(self)
+            if self.model.stop_training:
+                break
+        callbacks.on_train_end()
+        return self.history
+
+    def _run_epoch(self, train, val, epochs, batch_size, shuffle, steps, callbacks, verbose):
+        state = self.state
+        progress = EpochProgress(verbose, state.epoch, epochs, steps, state.step)
+        order = epoch_order(state.seed, state.epoch, len(train), shuffle)
+        self.model.net.train()
+        batches = WaitTimer(train.batches(order, batch_size, start=state.step))
+        started = time.perf_counter()
+        wait_before = state.wait_seconds
+        train_before = state.train_seconds
+        seen_before = state.seen
+        for x, y, w in batches:
+            callbacks.on_train_batch_begin(state.step)
+            loss = self.train_step(x, y, w)
+            state.step += 1
+            state.wait_seconds = wait_before + batches.seconds
+            state.train_seconds = train_before + time.perf_counter() - started
+            callbacks.on_train_batch_end(state.step - 1, {"loss": loss})
+            for hook in self.hooks:
+                hook(self)
+            rate = (state.seen - seen_before) / max(time.perf_counter() - started, 1e-9)
+            progress.update(state.step, lambda: state.logs(self.task.metrics), rate)
+            if self.model.stop_training:
+                break
+        logs = state.logs(self.task.metrics)
+        if val is not None and len(val):
+            logs.update({f"val_{k}": v for k, v in self.evaluate(val, batch_size).items()})
+        logs["learning_rate"] = self.model.optimizer.learning_rate
+        seconds = max(state.train_seconds, 1e-9)
+        timing = {"epoch_seconds": seconds, "images_per_second": state.seen / seconds,
+                  "data_wait_seconds": state.wait_seconds}
+        progress.close(logs, seconds)
+        return logs, timing
+
+    def evaluate(self, source: ArraySource, batch_size: int) -> dict[str, float]:
+        """Loss and metrics over ``source`` in inference mode."""
+        return evaluate(self.model.net, source, self.task, batch_size, self.precision)
+
+
+def evaluate(net: torch.nn.Module, source: ArraySource, task: Task, batch_size: int,
+             precision: str = "fp32") -> dict[str, float]:
+    """Loss and metrics of ``net`` over ``source``, exact over all samples."""
+    net.eval()
+    loss_sum, seen = 0.0, 0
+    correct = dict.fromkeys((m.name for m in task.metrics), 0.0)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
+                                                enabled=precision == "bf16"):
+        for x, y, w in source.batches(None, batch_size):
+            output = net(x).float()
+            loss_sum += float(task.loss(output, y, task.on_logits, w)) * len(x)
+            scored = task.outputs_for_metrics(output)
+            for metric in task.metrics:
+                correct[metric.name] += float(metric.correct(
+                    scored, y, task.loss.binary, task.loss.sparse_labels))
+            seen += len(x)
+    seen = max(seen, 1)
+    return {"loss": loss_sum / seen, **{k: v / seen for k, v in correct.items()}}

@@ -1,0 +1,123 @@
+"""Keras optimizers (names, arguments, defaults) that build torch optimizers.
+
+Defaults follow Keras 3: Adam/AdamW/RMSprop use ``epsilon=1e-7``; SGD's learning rate is
+0.01, the others' 0.001; AdamW's ``weight_decay`` is 0.004. Gradient clipping arguments
+(``clipnorm``, ``clipvalue``, ``global_clipnorm``) are applied by the trainer.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import ConfigError
+from ..naming import did_you_mean
+
+
+class Optimizer:
+    """A Keras optimizer description; :meth:`build` makes the torch optimizer.
+
+    ``learning_rate`` reads and writes the live torch optimizer once built, so callbacks
+    written for Keras (``model.optimizer.learning_rate = 1e-4``) work unchanged.
+    """
+
+    def __init__(self, name: str, learning_rate: float, options: dict | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None):
+        self.name = name
+        self._learning_rate = float(learning_rate)
+        self.options = dict(options or {})
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.torch_optimizer: torch.optim.Optimizer | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(learning_rate={self.learning_rate:g}, {self.options})"
+
+    @property
+    def learning_rate(self) -> float:
+        """The current learning rate."""
+        if self.torch_optimizer is not None:
+            return float(self.torch_optimizer.param_groups[0]["lr"])
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self._learning_rate = float(value)
+        if self.torch_optimizer is not None:
+            for group in self.torch_optimizer.param_groups:
+                group["lr"] = float(value)
+
+    def build(self, params) -> torch.optim.Optimizer:
+        """Make (and remember) the torch optimizer over ``params``."""
+        self.torch_optimizer = None
+        self.torch_optimizer = self._make(params, self._learning_rate)
+        return self.torch_optimizer
+
+    def _make(self, params, lr: float) -> torch.optim.Optimizer:
+        o = self.options
+        decay = o.get("weight_decay") or 0.0
+        if self.name == "sgd":
+            return torch.optim.SGD(params, lr=lr, momentum=o.get("momentum", 0.0),
+                                   nesterov=o.get("nesterov", False), weight_decay=decay)
+        if self.name == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr, alpha=o.get("rho", 0.9),
+                                       eps=o.get("epsilon", 1e-7), momentum=o.get("momentum", 0.0),
+                                       centered=o.get("centered", False), weight_decay=decay)
+        betas = (o.get("beta_1", 0.9), o.get("beta_2", 0.999))
+        eps = o.get("epsilon", 1e-7)
+        amsgrad = o.get("amsgrad", False)
+        if self.name == "adamw" or decay:
+            return torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps, amsgrad=amsgrad,
+                                     weight_decay=decay)
+        return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps, amsgrad=amsgrad)
+
+    def get_config(self) -> dict:
+        """JSON-ready description, as saved with a model."""
+        return {"name": self.name, "learning_rate": self._learning_rate, "options": self.options,
+                "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
+                "global_clipnorm": self.global_clipnorm}
+
+
+def _keras_optimizer(name: str, default_lr: float, **defaults):
+    """Make a Keras-style optimizer class with ``name`` and defaults."""
+
+    def __init__(self, learning_rate: float = default_lr, *, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, **kwargs):
+        unknown = set(kwargs) - set(defaults) - {"name", "use_ema", "ema_momentum",
+                                                  "loss_scale_factor",
+                                                  "gradient_accumulation_steps"}
+        if unknown:
+            raise ConfigError(f"{cls_name}: unknown argument(s) {sorted(unknown)}",
+                              hint=f"valid: learning_rate, {', '.join(defaults)}, clipnorm, "
+                                   "clipvalue, global_clipnorm")
+        options = {**defaults, **{k: v for k, v in kwargs.items() if k in defaults}}
+        Optimizer.__init__(self, name, float(learning_rate), options, clipnorm, clipvalue,
+                           global_clipnorm)
+
+    cls_name = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW"}[name]
+    return type(cls_name, (Optimizer,), {"__init__": __init__,
+                                         "__doc__": f"``keras.optimizers.{cls_name}``."})
+
+
+SGD = _keras_optimizer("sgd", 0.01, momentum=0.0, nesterov=False, weight_decay=None)
+RMSprop = _keras_optimizer("rmsprop", 0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                           centered=False, weight_decay=None)
+Adam = _keras_optimizer("adam", 0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
+                        weight_decay=None)
+AdamW = _keras_optimizer("adamw", 0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                         epsilon=1e-7, amsgrad=False)
+
+_BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+
+
+def get(optimizer: str | Optimizer | dict) -> Optimizer:
+    """An :class:`Optimizer` from a Keras name, an optimizer object or a saved config."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, dict):
+        return Optimizer(**optimizer)
+    key = str(optimizer).lower()
+    if key not in _BY_NAME:
+        raise ConfigError(f"unknown optimizer {optimizer!r}", hint=did_you_mean(key, _BY_NAME))
+    return _BY_NAME[key]()
