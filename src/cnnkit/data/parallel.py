@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import zipfile
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -33,6 +35,10 @@ def _read(payload: Payload) -> bytes:
         if exc.errno == errno.ELOOP:
             raise ImageProblem("symlink_loop", str(exc.strerror)) from exc
         raise ImageProblem("unreadable", str(exc.strerror or exc)) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged zip member
+        raise ImageProblem("corrupt", f"{type(exc).__name__}: {exc}") from exc
+    except (RuntimeError, NotImplementedError) as exc:  # encrypted or unsupported zip member
+        raise ImageProblem("unreadable", str(exc)) from exc
 
 
 def probe_chunk(payloads: list[Payload]) -> list[Header | Problem]:

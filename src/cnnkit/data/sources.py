@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .decode import MAX_FILE_BYTES
+
 HIDDEN_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx", "ehthumbs.db"})
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
@@ -84,6 +86,9 @@ def scan_folder(root: Path) -> Iterator[Member]:
             if stat.S_ISDIR(st.st_mode):
                 subdirs.append((Path(entry.path), parts))
                 yield Member(parts, entry.path, problem="directory")
+            elif stat.S_ISREG(st.st_mode) and st.st_size > MAX_FILE_BYTES:
+                yield Member(parts, entry.path, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                             problem="too_large", detail=f"{st.st_size:,} bytes")
             elif stat.S_ISREG(st.st_mode):
                 yield Member(parts, entry.path, payload=entry.path,
                              size=st.st_size, mtime_ns=st.st_mtime_ns)
@@ -116,11 +121,16 @@ def _safe_parts(name: str) -> tuple[str, ...] | None:
 
 def scan_zip(path: Path) -> Iterator[Member]:
     """Every member of a zip file; workers read members by name (random access)."""
+    hidden_seen: set[tuple[str, ...]] = set()
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
-            yield _archive_member(
-                path, info.filename, is_dir=info.is_dir(), is_file=not info.is_dir(),
-                size=info.file_size, payload=("zip", str(path), info.filename))
+            is_link = stat.S_ISLNK(info.external_attr >> 16)  # as `zip --symlinks` stores one
+            member = _archive_member(
+                path, info.filename, is_dir=info.is_dir(), is_file=not (info.is_dir() or is_link),
+                size=info.file_size, payload=("zip", str(path), info.filename),
+                hidden_seen=hidden_seen)
+            if member is not None:
+                yield member
 
 
 def scan_tar(path: Path, with_bytes: bool) -> Iterator[Member]:
@@ -129,10 +139,13 @@ def scan_tar(path: Path, with_bytes: bool) -> Iterator[Member]:
     With ``with_bytes`` each regular file's content is read into ``payload``: compressed
     tar streams cannot be read out of order.
     """
+    hidden_seen: set[tuple[str, ...]] = set()
     with tarfile.open(path, mode="r|*") as archive:
         for info in archive:
             member = _archive_member(path, info.name, is_dir=info.isdir(), is_file=info.isfile(),
-                                     size=info.size, payload=None)
+                                     size=info.size, payload=None, hidden_seen=hidden_seen)
+            if member is None:
+                continue
             if member.problem is None and with_bytes:
                 handle = archive.extractfile(info)
                 member.payload = handle.read() if handle is not None else b""
@@ -140,19 +153,25 @@ def scan_tar(path: Path, with_bytes: bool) -> Iterator[Member]:
 
 
 def _archive_member(archive: Path, name: str, *, is_dir: bool, is_file: bool, size: int,
-                    payload: Payload | None) -> Member:
+                    payload: Payload | None, hidden_seen: set[tuple[str, ...]]
+                    ) -> Member | None:
+    """What one archive member is. A hidden folder is reported once, as by the folder scan:
+    None for the members below one already reported (``hidden_seen``)."""
     display = f"{archive}::{name}"
     parts = _safe_parts(name)
     if parts is None:
         return Member((name,), display, problem="unsafe_path")
     if is_hidden(parts):
-        return Member(parts, display, problem="hidden")
+        top = next(i for i in range(len(parts)) if is_hidden(parts[i:i + 1]))
+        hidden = parts[:top + 1]
+        if hidden in hidden_seen:
+            return None
+        hidden_seen.add(hidden)
+        return Member(hidden, f"{archive}::{'/'.join(hidden)}", problem="hidden")
     if is_dir:
         return Member(parts, display, problem="directory")
     if not is_file:
         return Member(parts, display, problem="not_regular_file")
-    from .decode import MAX_FILE_BYTES
-
     if size > MAX_FILE_BYTES:
         return Member(parts, display, problem="too_large", detail=f"{size:,} bytes")
     return Member(parts, display, payload=payload, size=size)
