@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError
 from .cache import write_manifest
 from .dataset import ImageDataset
 from .engine import Probed, compact, decode_into, target_shape
@@ -28,10 +29,13 @@ class Labelled:
 
 def build_entry(scratch: Path, items: list[Labelled], class_names: list[str],
                 image_size, channels, report: LoadReport, strict: bool, progress: bool,
-                restream: Callable[[], Iterable[tuple[str, Payload]]] | None, extra: dict
-                ) -> None:
+                restream: Callable[[], Iterable[tuple[str, Payload]]] | None, extra: dict,
+                prune_classes: bool = False) -> None:
     """Decode ``items`` into ``scratch`` as ``images.npy``, ``labels.npy``, ``sizes.npy`` and
     a manifest, ordered split by split so each split is one contiguous slice.
+
+    With ``prune_classes`` (class names found from the images, not given by the user), a class
+    whose every image failed to decode is left out and listed in ``report.empty_classes``.
 
     Each member's own payload is read; when payloads were dropped to save memory,
     ``restream`` re-reads ``(display, bytes)`` pairs for sources that cannot be read out of
@@ -56,6 +60,11 @@ def build_entry(scratch: Path, items: list[Labelled], class_names: list[str],
     ok = decode_into(images_path, shape, slot_payloads, displays, report, strict, progress)
     compact(images_path, ok)
     kept = [item for item, good in zip(items, ok, strict=True) if good]
+    if not kept:
+        raise DataError(f"{extra.get('source', 'the source')}: no image could be decoded",
+                        hint="see the skip summary:\n" + "\n".join(report.summary_lines()))
+    if prune_classes:
+        class_names = _drop_emptied(class_names, kept, report)
     np.save(scratch / "labels.npy",
             np.array([class_names.index(i.label) for i in kept], dtype=np.int64))
     np.save(scratch / "sizes.npy", np.array(
@@ -76,6 +85,15 @@ def build_entry(scratch: Path, items: list[Labelled], class_names: list[str],
         "mode_names": modes,
         "report": report.to_dict(),
     })
+
+
+def _drop_emptied(class_names: list[str], kept: list[Labelled], report: LoadReport
+                  ) -> list[str]:
+    """The class names that still have an image; the others join ``report.empty_classes``."""
+    present = {item.label for item in kept}
+    emptied = [name for name in class_names if name not in present]
+    report.empty_classes[:] = sorted({*report.empty_classes, *emptied})
+    return [name for name in class_names if name in present]
 
 
 def _split_rank(split: str) -> int:

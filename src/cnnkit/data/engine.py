@@ -33,12 +33,24 @@ class Probed:
     header: Header
 
 
+# Files that operating systems scatter into every folder: counted, never a reason to stop.
+NEVER_STRICT = frozenset({"hidden"})
+
+
 def record_problem(report: LoadReport, path: str, reason: str, detail: str, strict: bool
                    ) -> None:
     """Count a skipped file, or stop at it in strict mode."""
-    if strict:
+    if strict and reason not in NEVER_STRICT:
         raise BadImageError(path, reason, detail)
     report.skip(path, reason, detail)
+
+
+def check_strict(report: LoadReport) -> None:
+    """Stop at the first file a strict load would have stopped at: for loads served from the
+    cache, whose skips were recorded by an earlier, lenient load."""
+    for skip in report.skipped:
+        if skip.reason not in NEVER_STRICT:
+            raise BadImageError(skip.path, skip.reason, skip.detail)
 
 
 def probe_members(members: Iterable[Member], report: LoadReport, strict: bool, progress: bool,

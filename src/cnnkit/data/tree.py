@@ -19,7 +19,7 @@ from .build import Labelled, build_entry, datasets_from_entry
 from .cache import building, entry_dir, fingerprint_digest, read_entry
 from .dataset import ImageDataset
 from .decode import has_image_extension
-from .engine import probe_members, record_problem
+from .engine import check_strict, probe_members, record_problem
 from .report import LoadReport
 from .sources import Member, is_archive, scan_folder, scan_tar, scan_zip
 
@@ -47,6 +47,8 @@ def load_tree(path: Path, image_size=None, channels: int | None = None, strict: 
     directory = entry_dir(path, kind, options) if cache else None
     if directory is not None and (found := read_entry(directory, digest)):
         datasets = datasets_from_entry(*found, name=path.name)
+        if strict:
+            check_strict(next(iter(datasets.values())).report)
         _check_classes(datasets, path, min_classes)
         return datasets
 
@@ -62,7 +64,7 @@ def load_tree(path: Path, image_size=None, channels: int | None = None, strict: 
                     if isinstance(m.payload, bytes):
                         yield m.display, m.payload
         build_entry(scratch, items, class_names, image_size, channels, report, strict,
-                    progress, restream,
+                    progress, restream, prune_classes=True,
                     extra={"digest": digest, "source": str(path.resolve()), "kind": kind,
                            "options": options, "files": files})
         found = read_entry(scratch, digest)
