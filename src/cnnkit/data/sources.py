@@ -177,7 +177,23 @@ def _archive_member(archive: Path, name: str, *, is_dir: bool, is_file: bool, si
     return Member(parts, display, payload=payload, size=size)
 
 
-_zip_handles: dict[str, zipfile.ZipFile] = {}
+# Open zip files by path, with the (size, mtime) they had when opened.
+_zip_handles: dict[str, tuple[tuple[int, int], zipfile.ZipFile]] = {}
+
+
+def _open_zip(archive_path: str) -> zipfile.ZipFile:
+    """A handle on the zip file, opened again when the file changed since the last read (a
+    process that loads twice must not read a rewritten zip through its old directory)."""
+    st = os.stat(archive_path)
+    stamp = (st.st_size, st.st_mtime_ns)
+    cached = _zip_handles.get(archive_path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    if cached is not None:
+        cached[1].close()
+    handle = zipfile.ZipFile(archive_path)
+    _zip_handles[archive_path] = (stamp, handle)
+    return handle
 
 
 def read_payload(payload: Payload) -> bytes:
@@ -186,9 +202,6 @@ def read_payload(payload: Payload) -> bytes:
         return payload
     if isinstance(payload, tuple):
         _, archive_path, name = payload
-        handle = _zip_handles.get(archive_path)
-        if handle is None:
-            handle = _zip_handles[archive_path] = zipfile.ZipFile(archive_path)
-        return handle.read(name)
+        return _open_zip(archive_path).read(name)
     with open(payload, "rb") as f:
         return f.read()
