@@ -1,0 +1,66 @@
+"""Keras-named layers that build torch modules.
+
+Every layer takes Keras's arguments and defaults, infers channels-last shapes with
+``compute_output_shape`` and builds its torch module (without its activation) with
+``build_module``; see :class:`cnnkit.layers.base.Layer` for the full interface.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnnkit.errors import LayerError
+from cnnkit.layers.augment import (
+    RandomContrast,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
+from cnnkit.layers.base import Layer, get, reset_name_counters, unique_name
+from cnnkit.layers.conv import Conv2D, DepthwiseConv2D, SeparableConv2D
+from cnnkit.layers.core import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    Input,
+    Rescaling,
+    SpatialDropout2D,
+    ZeroPadding2D,
+)
+from cnnkit.layers.normalization import BatchNormalization
+from cnnkit.layers.pooling import (
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
+
+InputLayer = Input
+
+
+def serialize(layer: Layer) -> dict[str, Any]:
+    """``{"class_name": ..., "config": ...}``, the Keras form; see :func:`deserialize`."""
+    return {"class_name": layer.keras_name, "config": layer.get_config()}
+
+
+def deserialize(config: dict[str, Any]) -> Layer:
+    """A layer from :func:`serialize` output or a Keras layer config.
+
+    Extra Keras keys (``module``, ``registered_name``, ``build_config``) are ignored; an
+    unknown class name raises :class:`LayerError` suggesting the closest.
+    """
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise LayerError(f"a layer config needs 'class_name' and 'config', got {config!r}")
+    return get(config["class_name"]).from_config(dict(config.get("config") or {}))
+
+
+__all__ = [
+    "Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense",
+    "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+    "Input", "InputLayer", "Layer", "LayerError", "MaxPooling2D", "RandomContrast",
+    "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling",
+    "SeparableConv2D", "SpatialDropout2D", "ZeroPadding2D", "deserialize", "get",
+    "reset_name_counters", "serialize", "unique_name",
+]
