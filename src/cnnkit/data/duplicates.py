@@ -1,0 +1,69 @@
+"""Exact duplicates: images with the same pixels, within one split or shared by two splits.
+
+Pixels are compared through a 16-byte BLAKE2b digest of each stored (decoded, resized) image,
+so two files count as duplicates when the model would see the same input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BLOCK = 4096  # images read from a memory-mapped array at a time
+
+
+@dataclass
+class Duplicates:
+    """``count`` images repeat an earlier one, showing ``groups`` distinct pictures;
+    ``pairs`` holds a few ``(earlier, later)`` index pairs as examples."""
+
+    count: int = 0
+    groups: int = 0
+    pairs: list[tuple[int, int]] = field(default_factory=list)
+
+
+def image_digests(images: np.ndarray) -> list[bytes]:
+    """One digest per image of a uint8 ``(N, H, W, C)`` array; equal pixels, equal digest."""
+    digests: list[bytes] = []
+    for start in range(0, len(images), BLOCK):
+        block = np.ascontiguousarray(images[start:start + BLOCK])
+        digests.extend(hashlib.blake2b(row, digest_size=16).digest() for row in block)
+    return digests
+
+
+def duplicates_within(digests: list[bytes], examples: int = 5) -> Duplicates:
+    """Images that repeat an earlier image of the same list."""
+    first: dict[bytes, int] = {}
+    repeated: set[bytes] = set()
+    found = Duplicates()
+    for index, digest in enumerate(digests):
+        earlier = first.setdefault(digest, index)
+        if earlier != index:
+            found.count += 1
+            repeated.add(digest)
+            if len(found.pairs) < examples:
+                found.pairs.append((earlier, index))
+    found.groups = len(repeated)
+    return found
+
+
+def duplicates_across(earlier: list[bytes], later: list[bytes], examples: int = 5
+                      ) -> Duplicates:
+    """Images of ``later`` whose pixels also appear in ``earlier`` (e.g. test images that are
+    also training images: leakage)."""
+    first: dict[bytes, int] = {}
+    for index, digest in enumerate(earlier):
+        first.setdefault(digest, index)
+    shared: set[bytes] = set()
+    found = Duplicates()
+    for index, digest in enumerate(later):
+        match = first.get(digest)
+        if match is not None:
+            found.count += 1
+            shared.add(digest)
+            if len(found.pairs) < examples:
+                found.pairs.append((match, index))
+    found.groups = len(shared)
+    return found
