@@ -17,10 +17,10 @@ def format_inspection(result: dict, source: str | None = None) -> str:
     title = f"{len(result['classes'])} classes, {result['images']:,} images, stored as {shape}"
     lines = [f"{source}: {title}" if source else title, ""]
     lines += _class_table(result["classes"], splits, names)
-    for key, label in (("original_sizes", "original size"), ("original_modes", "mode")):
-        lines += ["", *_histogram(splits, names, key, label)]
+    lines += ["", *_histogram(splits, names, "original_sizes", "original size")]
     if not all(s["sizes_known"] for s in splits.values()):
-        lines.append("  (original sizes unknown for some splits: the stored size is shown)")
+        lines.append("(original sizes unknown: the stored size is shown)")
+    lines += ["", *_histogram(splits, names, "original_modes", "mode")]
     lines += ["", *_duplicates(result, names)]
     lines += ["", *_skipped(result["skipped"])]
     return "\n".join(lines)
