@@ -1,0 +1,12 @@
+"""Datasets: read images from folders, archives, lists, arrays, IDX files or by name.
+
+``load(source, split)`` gives one :class:`ImageDataset`; ``load_splits(source)`` all of them.
+"""
+
+from ..errors import DataError
+from .arrays import from_arrays
+from .dataset import ImageDataset
+from .load import load, load_splits
+from .report import LoadReport
+
+__all__ = ["DataError", "ImageDataset", "LoadReport", "from_arrays", "load", "load_splits"]
