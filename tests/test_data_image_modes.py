@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cnnkit.data.decode import decode
 from cnnkit.data.tree import load_tree
 from sample_images import cifar_jpegs, encode, mnist_pngs, pixels
 
@@ -196,3 +197,19 @@ def test_gray_only_dataset_has_one_channel(tmp_path):
     np.testing.assert_array_equal(images["gray16.png"][..., 0], gray)
     np.testing.assert_array_equal(images["la.png"][:, :14, 0], 255)
     np.testing.assert_array_equal(images["la.png"][:, 14:, 0], gray[:, 14:])
+
+
+def test_exif_rotated_jpeg_is_not_shrunk_below_its_target():
+    """libjpeg may decode at a reduced scale; for a turned image the reduction must be
+    judged in stored orientation, or a wide target gets a blurred, upscaled image."""
+    rng = np.random.default_rng(0)
+    stored = np.asarray(Image.fromarray(rng.integers(0, 256, (25, 100, 3), dtype=np.uint8))
+                        .resize((400, 100), Image.Resampling.BICUBIC))
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = 6
+    data = encode(Image.fromarray(stored), "JPEG", quality=95, exif=exif)
+    shown = Image.fromarray(pixels(data)).transpose(Image.Transpose.ROTATE_270)  # 100x400
+    assert shown.size == (100, 400)
+    # Cover 50x200 (HxW): scale 2 to 200x800, keep the centre 50 rows. No reduction fits.
+    expected = shown.resize((200, 50), Image.Resampling.BILINEAR, box=(0, 187.5, 100, 212.5))
+    np.testing.assert_array_equal(decode(data, 50, 200, 3), np.asarray(expected))

@@ -90,15 +90,19 @@ def _is_gray(image: Image.Image) -> bool:
     return False
 
 
+def _turned(image: Image.Image) -> bool:
+    """True when the EXIF orientation swaps the stored width and height."""
+    try:
+        return image.getexif().get(_EXIF_ORIENTATION) in _ROTATING_ORIENTATIONS
+    except Exception:  # a broken EXIF block is not worth losing the image over
+        return False
+
+
 def probe(data: bytes) -> Header:
     """Read an image's size (after EXIF rotation) and mode without decoding the pixels."""
     image = _open(data)
     height, width = image.height, image.width
-    try:
-        orientation = image.getexif().get(_EXIF_ORIENTATION)
-    except Exception:  # a broken EXIF block is not worth losing the image over
-        orientation = None
-    if orientation in _ROTATING_ORIENTATIONS:
+    if _turned(image):
         height, width = width, height
     return Header(height=height, width=width, mode=image.mode, gray=_is_gray(image))
 
@@ -145,8 +149,9 @@ def decode(data: bytes, height: int, width: int, channels: int) -> np.ndarray:
     image = _open(data)
     try:
         if image.format == "JPEG" and image.mode in ("RGB", "L"):
-            # Let libjpeg decode at a reduced scale when the target is much smaller.
-            image.draft(image.mode, (width, height))
+            # Let libjpeg decode at a reduced scale when the target is much smaller (the
+            # target in stored orientation: EXIF rotation comes after).
+            image.draft(image.mode, (height, width) if _turned(image) else (width, height))
         image.load()
         image = ImageOps.exif_transpose(image)
         image = _fit(_to_channels(image, channels), height, width)
