@@ -1,0 +1,48 @@
+"""``cnnkit <command>``: parse the command line, run the command, turn errors into messages.
+
+The command groups live in :mod:`cnnkit.commands`, one module each (see its docstring); this
+module only dispatches. Errors cnnkit raises on purpose print as ``error: <message>`` and
+``hint: <what to do>`` on stderr and exit with the error class's ``exit_code``; Ctrl-C exits
+with 130. The conventions are written up in docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import CnnkitError
+
+COMMANDS = ("data",)
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for every command, each group added by its module in cnnkit.commands."""
+    parser = argparse.ArgumentParser(
+        prog="cnnkit",
+        description="Convolutional neural networks for image classification: Keras-style "
+                    "models on a PyTorch CPU engine.")
+    parser.add_argument("--version", action="version", version=f"cnnkit {__version__}")
+    subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND",
+                                       required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"cnnkit.commands.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``cnnkit`` with ``argv`` (default: the process arguments); returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except CnnkitError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        if err.hint:
+            print(f"hint: {err.hint}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
