@@ -17,12 +17,6 @@ from cnnkit.errors import DataError
 from sample_images import mnist_pngs
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path, monkeypatch):
-    """Every load caches into this test's own folder, never into ~/.cache."""
-    monkeypatch.setenv("CNNKIT_CACHE", str(tmp_path / "cache"))
-
-
 def digits(root: Path, classes: tuple[str, ...] = ("even", "odd")) -> Path:
     for i, data in enumerate(mnist_pngs(6)):
         path = root / classes[i % len(classes)] / f"{i}.png"

@@ -47,14 +47,6 @@ COMMON_SKIPS = {
 FOLDER_ONLY_SKIPS = {"symlink_loop": 2, "unreadable": 1, "not_regular_file": 1}
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path, monkeypatch):
-    """Every load caches into this test's own folder, never into ~/.cache."""
-    path = tmp_path / "cache"
-    monkeypatch.setenv("CNNKIT_CACHE", str(path))
-    return path
-
-
 def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)

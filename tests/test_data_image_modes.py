@@ -20,12 +20,6 @@ from sample_images import cifar_jpegs, encode, mnist_pngs, pixels
 EXIF_ORIENTATION = 0x0112
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path, monkeypatch):
-    """Every load caches into this test's own folder, never into ~/.cache."""
-    monkeypatch.setenv("CNNKIT_CACHE", str(tmp_path / "cache"))
-
-
 def photo(i: int = 0) -> np.ndarray:
     """A real 32x32 RGB CIFAR photo."""
     return pixels(cifar_jpegs(i + 1)[i])

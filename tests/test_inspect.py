@@ -16,12 +16,6 @@ from cnnkit.errors import DataError
 from sample_images import encode, mnist_pngs, pixels
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path, monkeypatch):
-    """Every load caches into this test's own folder, never into ~/.cache."""
-    monkeypatch.setenv("CNNKIT_CACHE", str(tmp_path / "cache"))
-
-
 def planted_tree(root: Path) -> Path:
     """Train and test splits of real digits, with two duplicates inside train (one across
     classes), the same train image leaked twice into test, a 56x56 image and a text file."""
