@@ -1,5 +1,11 @@
-"""Keras-compatible names: ``from cnnkit.keras import datasets``."""
+"""Keras-compatible names, so a Keras CNN script runs after changing only its imports::
 
-from . import datasets
+    from cnnkit.keras import layers, models, callbacks, optimizers, datasets
+"""
 
-__all__ = ["datasets"]
+from . import backend, callbacks, datasets, layers, losses, metrics, models, optimizers, utils
+from .layers import Input
+from .models import Sequential, load_model
+
+__all__ = ["Input", "Sequential", "backend", "callbacks", "datasets", "layers", "load_model",
+           "losses", "metrics", "models", "optimizers", "utils"]

@@ -53,7 +53,33 @@ def model_config(model) -> dict:
 
 def _weights_bytes(model) -> bytes:
     state = {k: v.detach().contiguous() for k, v in model.net.state_dict().items()}
-    return save_safetensors_bytes(state, metadata={"format": FORMAT})
+    layer_names = json.dumps([layer.name for layer in model.layers])
+    return save_safetensors_bytes(state, metadata={"format": FORMAT, "layers": layer_names})
+
+
+def _metadata(data: bytes) -> dict:
+    """The ``__metadata__`` of a safetensors blob (an 8-byte length, then a JSON header)."""
+    try:
+        length = int.from_bytes(data[:8], "little")
+        return json.loads(data[8:8 + length]).get("__metadata__") or {}
+    except (ValueError, AttributeError):
+        return {}
+
+
+def _rename_by_order(model, state: dict[str, torch.Tensor], data: bytes
+                     ) -> dict[str, torch.Tensor]:
+    """Match saved weights to layers by position, as Keras's ``load_weights`` does, so
+    weights from an identical architecture load even when automatic names differ."""
+    saved = json.loads(_metadata(data).get("layers", "[]"))
+    ours = [layer.name for layer in model.layers]
+    if len(saved) != len(ours) or saved == ours:
+        return state
+    rename = {f"ops.{old}.": f"ops.{new}." for old, new in zip(saved, ours, strict=True)}
+    renamed = {}
+    for key, value in state.items():
+        prefix = key[:key.index(".", 4) + 1] if key.startswith("ops.") else key
+        renamed[rename.get(prefix, prefix) + key[len(prefix):]] = value
+    return renamed
 
 
 def _write_atomically(path: Path, write) -> None:
@@ -185,7 +211,7 @@ def load_weights(model, path) -> None:
         except OSError as exc:
             raise ModelFileError(f"cannot read weights {path}: {exc.strerror}") from exc
     model._require_built()
-    _load_state(model, load_safetensors_bytes(data), path)
+    _load_state(model, _rename_by_order(model, load_safetensors_bytes(data), data), path)
 
 
 __all__ = ["ModelFileError", "load_model", "load_weights", "model_config", "save_model",

@@ -1,0 +1,5 @@
+"""``keras.metrics``."""
+
+from ..train.metrics import Metric, TopKCategoricalAccuracy, get
+
+__all__ = ["Metric", "TopKCategoricalAccuracy", "get"]
