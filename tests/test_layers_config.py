@@ -148,6 +148,22 @@ def test_not_trainable_layer_has_frozen_parameters() -> None:
     assert param_counts(module) == (0, 15)
 
 
+def test_not_trainable_batchnorm_runs_in_inference_mode() -> None:
+    module = layers.BatchNormalization(trainable=False).build_module((4, 4, 2))
+    module.train()
+    x = torch.randn(8, 2, 4, 4) * 3 + 5
+    out = module(x)
+    assert torch.equal(module.running_mean, torch.zeros(2))
+    torch.testing.assert_close(out, x / math.sqrt(1 + 1e-3))
+    assert param_counts(module) == (0, 8)
+
+
+def test_unapplied_keras_arguments_warn_and_stay_in_config() -> None:
+    with pytest.warns(UserWarning, match="kernel_regularizer"):
+        layer = layers.Dense(3, kernel_regularizer="l2")
+    assert layer.get_config()["kernel_regularizer"] == "l2"
+
+
 def _glorot_limit(fan_in: int, fan_out: int) -> float:
     return math.sqrt(6 / (fan_in + fan_out))
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from cnnkit import activations, initializers
 from cnnkit.errors import LayerError
-from cnnkit.layers.padding import PADDING_MODES, output_length
+from cnnkit.layers.padding import PADDING_MODES, effective_kernel, output_length
 from cnnkit.layers.weights import Weight
 from cnnkit.naming import did_you_mean
 from cnnkit.registry import lookup, snake_case
@@ -51,6 +51,10 @@ def reset_name_counters() -> None:
 def get(class_name: str) -> type[Layer]:
     """The layer class with this Keras class name; a typo gets a "did you mean" hint."""
     return lookup(_LAYER_CLASSES, class_name, "layer")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _jsonable(value: Any) -> Any:
@@ -112,23 +116,19 @@ class Layer:
                               "in the config", stacklevel=4)
         return dict(kwargs)
 
-    def _int_tuple(self, value: Any, arg: str, length: int = 2, minimum: int = 1
-                   ) -> tuple[int, ...]:
-        """An int or sequence of ints as a ``length``-tuple, each at least ``minimum``."""
-        items = (value,) * length if isinstance(value, int | np.integer) else value
-        try:
-            items = tuple(items)
-        except TypeError:
-            items = ()
-        if len(items) != length or not all(
-                isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= minimum
-                for v in items):
-            raise self.error(f"{arg} must be an integer >= {minimum} or a tuple of {length} "
-                             f"such integers, got {value!r}")
-        return tuple(int(v) for v in items)
+    def _int_tuple(self, value: Any, arg: str, minimum: int = 1) -> tuple[int, int]:
+        """An int or a pair of ints, each at least ``minimum``, as a pair (e.g. kernel_size)."""
+        items = (value, value) if _is_int(value) else value
+        if isinstance(items, Sequence) and not isinstance(items, str) and len(items) == 2 \
+                and all(_is_int(v) and v >= minimum for v in items):
+            return int(items[0]), int(items[1])
+        raise self.error(f"{arg} must be an integer >= {minimum} or a pair of them, "
+                         f"got {value!r}")
 
     def _positive_int(self, value: Any, arg: str) -> int:
-        return self._int_tuple(value, arg, length=1)[0]
+        if _is_int(value) and value >= 1:
+            return int(value)
+        raise self.error(f"{arg} must be a positive integer, got {value!r}")
 
     def _choice(self, value: Any, arg: str, choices: Sequence[str]) -> str:
         if isinstance(value, str) and value.lower() in choices:
@@ -155,8 +155,7 @@ class Layer:
             dims = tuple(shape)
         except TypeError:
             dims = None
-        if not dims or not all(isinstance(d, int | np.integer) and not isinstance(d, bool)
-                               and d >= 1 for d in dims):
+        if not dims or not all(_is_int(d) and d >= 1 for d in dims):
             raise self.error(f"{what} shape must be positive integers without the batch "
                              f"dimension, e.g. (28, 28, 1), got {shape!r}")
         return tuple(int(d) for d in dims)
@@ -209,7 +208,7 @@ class Layer:
         shape = self._shape(input_shape, "input")
         self._output_shape(shape)
         module = self._make_module(shape)
-        for weight in self.weights():
+        for weight in self.weight_specs():
             weight.initialize(module)
         if not self.trainable:
             module.requires_grad_(False)
@@ -218,13 +217,13 @@ class Layer:
     def _make_module(self, shape: tuple[int, ...]) -> nn.Module:
         return nn.Identity()
 
-    def weights(self) -> list[Weight]:
+    def weight_specs(self) -> list[Weight]:
         """This layer's weights in Keras order (empty for layers without weights)."""
         return []
 
     def set_keras_weights(self, module: nn.Module, weights: Sequence[np.ndarray]) -> None:
         """Load weights given in Keras order and layout into a module from :meth:`build_module`."""
-        specs = self.weights()
+        specs = self.weight_specs()
         if len(weights) != len(specs):
             raise self.error(f"expected {len(specs)} weight arrays, got {len(weights)}",
                              hint="give them in Keras order: " +
@@ -239,7 +238,7 @@ class Layer:
 
     def get_keras_weights(self, module: nn.Module) -> list[np.ndarray]:
         """The module's weights as numpy arrays in Keras order and layout."""
-        return [spec.read(module) for spec in self.weights()]
+        return [spec.read(module) for spec in self.weight_specs()]
 
     # -- shape helpers for subclasses ------------------------------------------------
 
@@ -259,7 +258,7 @@ class Layer:
         out = tuple(output_length(size, k, s, padding, d)
                     for size, k, s, d in zip(shape[:2], window, strides, dilation, strict=True))
         if min(out) < 1:
-            span = tuple((k - 1) * d + 1 for k, d in zip(window, dilation, strict=True))
+            span = tuple(map(effective_kernel, window, dilation))
             dilated = f" (dilated to {span[0]}x{span[1]})" if span != window else ""
             raise self.error(
                 f"input {shape[0]}x{shape[1]} is smaller than {what} "

@@ -83,7 +83,7 @@ class Conv2D(_Conv):
     def _make_module(self, shape: tuple[int, ...]) -> nn.Module:
         return self._conv(shape, self.filters, self.groups, self.use_bias)
 
-    def weights(self) -> list[Weight]:
+    def weight_specs(self) -> list[Weight]:
         """kernel (kh, kw, in/groups, filters), then bias."""
         return [Weight("weight", "conv", self.kernel_initializer), *self._bias()]
 
@@ -112,7 +112,7 @@ class DepthwiseConv2D(_Conv):
     def _make_module(self, shape: tuple[int, ...]) -> nn.Module:
         return self._conv(shape, shape[2] * self.depth_multiplier, shape[2], self.use_bias)
 
-    def weights(self) -> list[Weight]:
+    def weight_specs(self) -> list[Weight]:
         """depthwise kernel (kh, kw, in, depth_multiplier), then bias."""
         return [Weight("weight", "depthwise", self.depthwise_initializer,
                        self.depth_multiplier), *self._bias()]
@@ -149,7 +149,7 @@ class SeparableConv2D(_Conv):
             pointwise=nn.Conv2d(middle, self.filters, 1, bias=self.use_bias),
         ))
 
-    def weights(self) -> list[Weight]:
+    def weight_specs(self) -> list[Weight]:
         """depthwise kernel, pointwise kernel (1, 1, in * multiplier, filters), bias."""
         return [
             Weight("depthwise.weight", "depthwise", self.depthwise_initializer,

@@ -72,7 +72,7 @@ class Dense(Layer):
     def _make_module(self, shape: tuple[int, ...]) -> nn.Module:
         return Linear(shape[-1], self.units, bias=self.use_bias)
 
-    def weights(self) -> list[Weight]:
+    def weight_specs(self) -> list[Weight]:
         """kernel (in, units), then bias."""
         bias = [Weight("bias", "vector", self.bias_initializer)] if self.use_bias else []
         return [Weight("weight", "dense", self.kernel_initializer), *bias]
@@ -187,15 +187,13 @@ class ZeroPadding2D(Layer):
 
     def __init__(self, padding: Any = (1, 1), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(padding, int):
-            padding = ((padding, padding), (padding, padding))
-        elif isinstance(padding, Sequence) and len(padding) == 2 \
-                and all(isinstance(p, int) for p in padding):
-            padding = ((padding[0], padding[0]), (padding[1], padding[1]))
-        if not isinstance(padding, Sequence) or len(padding) != 2:
-            raise self.error(f"padding must be an int, (rows, cols) or ((top, bottom), "
-                             f"(left, right)), got {padding!r}")
-        self.padding = tuple(self._int_tuple(p, "padding", minimum=0) for p in padding)
+        if isinstance(padding, Sequence) and len(padding) == 2 \
+                and all(isinstance(side, Sequence) for side in padding):
+            rows, cols = padding
+        else:
+            rows, cols = self._int_tuple(padding, "padding", minimum=0)
+        self.padding = (self._int_tuple(rows, "padding", minimum=0),
+                        self._int_tuple(cols, "padding", minimum=0))
 
     def _output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         self._expect_image(shape)

@@ -10,13 +10,30 @@ from cnnkit.layers.base import Layer
 from cnnkit.layers.weights import Weight
 
 
+class _InferenceMode:
+    """Mixin: the module stays in eval mode, normalising with the moving statistics."""
+
+    def train(self, mode: bool = True) -> nn.Module:
+        """Ignore ``mode``: a frozen batch norm never switches to batch statistics."""
+        return super().train(False)
+
+
+class FrozenBatchNorm1d(_InferenceMode, nn.BatchNorm1d):
+    """``nn.BatchNorm1d`` that always runs in inference mode."""
+
+
+class FrozenBatchNorm2d(_InferenceMode, nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` that always runs in inference mode."""
+
+
 class BatchNormalization(Layer):
     """Batch normalisation over the channel (last) axis, as ``keras.layers.BatchNormalization``.
 
     Builds ``nn.BatchNorm2d`` for images and ``nn.BatchNorm1d`` for feature vectors. Keras's
     ``momentum`` weighs the old moving average, torch's the new batch, so torch momentum is
     ``1 - momentum``. gamma and beta are trainable parameters; the moving mean and variance
-    are buffers, counted as non-trainable as in Keras.
+    are buffers, counted as non-trainable as in Keras. As in Keras, a layer built with
+    ``trainable=False`` runs in inference mode, also while the model trains.
     """
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
@@ -50,7 +67,10 @@ class BatchNormalization(Layer):
         return shape
 
     def _make_module(self, shape: tuple[int, ...]) -> nn.Module:
-        norm_class = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
+        if self.trainable:
+            norm_class = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
+        else:
+            norm_class = FrozenBatchNorm2d if len(shape) == 3 else FrozenBatchNorm1d
         norm = norm_class(shape[-1], eps=self.epsilon, momentum=1.0 - self.momentum,
                           affine=self.scale or self.center)
         if not self.scale:
@@ -59,7 +79,7 @@ class BatchNormalization(Layer):
             norm.bias = None
         return norm
 
-    def weights(self) -> list[Weight]:
+    def weight_specs(self) -> list[Weight]:
         """gamma (if scale), beta (if center), moving_mean, moving_variance."""
         return [
             *([Weight("weight", initializer=self.gamma_initializer)] if self.scale else []),
