@@ -15,7 +15,7 @@ import sys
 from . import __version__
 from .errors import CnnkitError
 
-COMMANDS = ("data",)
+COMMANDS = ("data", "demo")
 EXIT_INTERRUPTED = 130
 
 
