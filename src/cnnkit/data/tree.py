@@ -38,7 +38,7 @@ def load_tree(path: Path, image_size=None, channels: int | None = None, strict: 
     options = {"image_size": image_size, "channels": channels}
     if kind == "folder":
         listing = list(scan_folder(path))
-        files = [[str(Path(*m.parts)), m.size, m.mtime_ns] for m in listing]
+        files = [["/".join(m.parts), m.size, m.mtime_ns] for m in listing]
     else:
         listing = None
         st = path.stat()
