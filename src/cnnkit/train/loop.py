@@ -15,6 +15,7 @@ import torch
 
 from ..errors import TrainingError
 from .batches import ArraySource, WaitTimer
+from .checkpoint import rng_states, set_rng_states
 from .history import History
 from .losses import Loss
 from .metrics import Metric
@@ -74,21 +75,61 @@ def epoch_order(seed: int, epoch: int, n: int, shuffle: bool) -> np.ndarray | No
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
+class TrainerHook:
+    """Run-level actions between steps and epochs (checkpoints, interrupts, run files)."""
+
+    def after_step(self, trainer: Trainer) -> None:
+        """Called after every optimizer step, once the loop state is up to date."""
+
+    def after_epoch(self, trainer: Trainer) -> None:
+        """Called after an epoch's callbacks, with the state pointing at the next epoch."""
+
+
 class Trainer:
     """Runs epochs of training and validation for one model.
 
     ``model`` provides ``net`` (torch module), ``optimizer`` (a cnnkit optimizer whose
-    ``torch_optimizer`` is built) and ``stop_training``. ``hooks`` are extra per-step
-    callables ``hook(trainer)`` run after each optimizer step (schedules, checkpoints).
+    ``torch_optimizer`` is built) and ``stop_training``. Optional parts: ``augment`` (a
+    callable on training batches), ``schedule`` (learning rate for a global step),
+    ``order`` (``order(seed, epoch, n)`` -> sample order, default shuffling) and ``hooks``.
     """
 
-    def __init__(self, model, task: Task, precision: str = "fp32", hooks=()):
+    def __init__(self, model, task: Task, precision: str = "fp32", hooks=(), augment=None,
+                 schedule=None, order=None):
         self.model = model
         self.task = task
         self.precision = precision
-        self.hooks = list(hooks)
+        self.hooks: list[TrainerHook] = list(hooks)
+        self.augment = augment
+        self.schedule = schedule
+        self.order = order
+        self.steps_per_epoch = 0
+        self.callbacks = None
         self.state = LoopState()
         self.history = History()
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly from here (see train/checkpoint.py)."""
+        return {
+            "loop": self.state.to_dict(),
+            "history": self.history.to_dict(),
+            "weights": self.model.state_snapshot(),
+            "optimizer": self.model.optimizer.torch_optimizer.state_dict(),
+            "callbacks": [c.state_dict() for c in (self.callbacks.callbacks
+                                                   if self.callbacks else [])],
+            "rng": rng_states(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` (callbacks must already be attached)."""
+        self.state = LoopState(**state["loop"])
+        self.history = History.from_dict(state["history"])
+        self.model.load_snapshot(state["weights"])
+        self.model.optimizer.torch_optimizer.load_state_dict(state["optimizer"])
+        for callback, saved in zip(self.callbacks.callbacks if self.callbacks else [],
+                                   state["callbacks"], strict=False):
+            callback.load_state_dict(saved)
+        set_rng_states(state["rng"])
 
     # -- one step ------------------------------------------------------------------------
     def _autocast(self):
@@ -97,6 +138,11 @@ class Trainer:
     def train_step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> float:
         """One optimizer step; returns the batch loss."""
         net, optimizer = self.model.net, self.model.optimizer
+        if self.schedule is not None:
+            optimizer.learning_rate = self.schedule(
+                self.state.epoch * self.steps_per_epoch + self.state.step)
+        if self.augment is not None:
+            x = self.augment(x)
         with self._autocast():
             output = net(x)
         loss = self.task.loss(output, y, self.task.on_logits, w)
@@ -137,31 +183,36 @@ class Trainer:
     # -- epochs --------------------------------------------------------------------------
     def fit(self, train: ArraySource, val: ArraySource | None, *, epochs: int, batch_size: int,
             shuffle: bool, callbacks, verbose: int, resume: bool = False) -> History:
-        """Train from ``state.epoch``/``state.step`` (0/0 for a fresh run) up to ``epochs``."""
+        """Train from ``state.epoch``/``state.step`` up to ``epochs``. A fresh run starts
+        at step 0 and calls ``on_train_begin``; a resumed one continues mid-epoch and does
+        not (its callbacks' state was restored from the checkpoint)."""
         self.model.stop_training = False
-        steps = -(-len(train) // batch_size)
-        callbacks.on_train_begin()
+        self.callbacks = callbacks
+        self.steps_per_epoch = -(-len(train) // batch_size)
+        if not resume:
+            callbacks.on_train_begin()
         first_epoch = self.state.epoch
         for epoch in range(first_epoch, epochs):
             if not (resume and epoch == first_epoch):
                 self.state.start_epoch(epoch)
             callbacks.on_epoch_begin(epoch)
-            logs, timing = self._run_epoch(train, val, epochs, batch_size, shuffle, steps,
-                                           callbacks, verbose)
+            logs, timing = self._run_epoch(train, val, epochs, batch_size, shuffle, callbacks,
+                                           verbose)
             self.history.append(epoch, logs, timing)
             self.state.start_epoch(epoch + 1)
             callbacks.on_epoch_end(epoch, logs)
             for hook in self.hooks:
-                getattr(hook, "on_epoch_end", lambda _t: None)(self)
+                hook.after_epoch(self)
             if self.model.stop_training:
                 break
         callbacks.on_train_end()
         return self.history
 
-    def _run_epoch(self, train, val, epochs, batch_size, shuffle, steps, callbacks, verbose):
+    def _run_epoch(self, train, val, epochs, batch_size, shuffle, callbacks, verbose):
         state = self.state
-        progress = EpochProgress(verbose, state.epoch, epochs, steps, state.step)
-        order = epoch_order(state.seed, state.epoch, len(train), shuffle)
+        progress = EpochProgress(verbose, state.epoch, epochs, self.steps_per_epoch, state.step)
+        order_of = self.order or (lambda seed, epoch, n: epoch_order(seed, epoch, n, shuffle))
+        order = order_of(state.seed, state.epoch, len(train))
         self.model.net.train()
         batches = WaitTimer(train.batches(order, batch_size, start=state.step))
         started = time.perf_counter()
@@ -176,7 +227,7 @@ class Trainer:
             state.train_seconds = train_before + time.perf_counter() - started
             callbacks.on_train_batch_end(state.step - 1, {"loss": loss})
             for hook in self.hooks:
-                hook(self)
+                hook.after_step(self)
             rate = (state.seen - seen_before) / max(time.perf_counter() - started, 1e-9)
             progress.update(state.step, lambda: state.logs(self.task.metrics), rate)
             if self.model.stop_training:

@@ -1,0 +1,111 @@
+"""The resolved settings of one training run: every ``cnnkit train`` flag is also a key.
+
+A run's config is written to ``config.yaml`` in its run directory; ``--config run.yaml``
+reads one back (flags given on the command line win over the file), and ``--resume`` uses
+the saved one so the resumed run loads the same data and model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import yaml
+
+from ..errors import ConfigError
+from ..naming import did_you_mean
+
+
+@dataclass
+class RunConfig:
+    """Settings of a training run (see docs/training.md for each)."""
+
+    data: str | None = None
+    model: str | None = None
+    val: str | None = None
+    val_split: float = 0.1
+    test: str | None = None
+    epochs: int = 10
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float | None = None
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    label_smoothing: float = 0.0
+    clip_norm: float | None = None
+    class_weight: str | dict | None = None
+    balanced_sampling: bool = False
+    augment: str | list | dict | None = "none"
+    early_stopping: int | None = None
+    image_size: int | list | None = None
+    precision: str = "fp32"
+    threads: int | None = None
+    seed: int = 0
+    deterministic: bool = False
+    fraction: float = 1.0
+    out: str | None = None
+    overwrite: bool = False
+    checkpoint_minutes: float = 10.0
+    checkpoint_steps: int | None = None
+    strict: bool = False
+
+    def validate(self) -> RunConfig:
+        """Raise a ConfigError for values that cannot work; returns self."""
+        if not self.data:
+            raise ConfigError("no training data given", hint="pass --data PATH|NAME")
+        if not self.model:
+            raise ConfigError("no model given",
+                              hint="pass --model tutorial-mnist|tutorial-cifar10|small-cnn, "
+                                   "a layer-spec .yaml/.json file, or a saved model")
+        checks = [(self.epochs >= 1, "epochs must be at least 1"),
+                  (self.batch_size >= 1, "batch size must be at least 1"),
+                  (0.0 <= self.val_split < 1.0, "val split must be in [0, 1)"),
+                  (0.0 < self.fraction <= 1.0, "fraction must be in (0, 1]"),
+                  (0.0 <= self.label_smoothing < 1.0, "label smoothing must be in [0, 1)"),
+                  (self.precision in ("fp32", "bf16"), "precision must be fp32 or bf16"),
+                  (self.lr is None or self.lr > 0, "learning rate must be positive"),
+                  (self.checkpoint_minutes > 0, "checkpoint minutes must be positive")]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        return self
+
+    def to_dict(self) -> dict:
+        """Plain data, for ``config.yaml``."""
+        return asdict(self)
+
+    def save(self, path: Path) -> None:
+        """Write ``config.yaml``."""
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "config") -> RunConfig:
+        """A config from a mapping; unknown keys get a did-you-mean error."""
+        names = {f.name for f in fields(cls)}
+        normalised = {str(k).replace("-", "_"): v for k, v in (data or {}).items()}
+        for key in normalised:
+            if key not in names:
+                raise ConfigError(f"{source}: unknown setting {key!r}",
+                                  hint=did_you_mean(key, names))
+        return cls(**normalised)
+
+    @classmethod
+    def load(cls, path: Path) -> RunConfig:
+        """Read a YAML (or JSON) config file."""
+        try:
+            data = yaml.safe_load(Path(path).read_text())
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"{path} must hold a mapping of settings, e.g. 'epochs: 5'")
+        return cls.from_dict(data or {}, str(path))
+
+    def merged(self, overrides: dict) -> RunConfig:
+        """A copy with ``overrides`` (non-None values) applied."""
+        data = self.to_dict()
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return RunConfig.from_dict(data)
