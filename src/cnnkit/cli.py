@@ -15,7 +15,7 @@ import sys
 from . import __version__
 from .errors import CnnkitError
 
-COMMANDS = ("data", "demo")
+COMMANDS = ("data", "demo", "train")
 EXIT_INTERRUPTED = 130
 
 

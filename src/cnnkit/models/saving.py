@@ -154,13 +154,11 @@ def _read_parts(path: Path) -> tuple[dict, bytes]:
     return data, weights
 
 
-def load_model(path, compile: bool = True):
-    """Load a model saved with ``model.save()``: same layers, weights, classes, inputs."""
+def model_from_config(data: dict, compile: bool = True):
+    """A built model (fresh weights) from :func:`model_config` output."""
     from .. import layers as layer_lib
     from .sequential import Sequential
 
-    path = Path(path)
-    data, weights = _read_parts(path)
     model = Sequential(name=data["name"])
     model._input_shape = tuple(data["input_shape"])
     for config in data["layers"]:
@@ -175,6 +173,14 @@ def load_model(path, compile: bool = True):
         model.loss = losses.get(c["loss"])
         model.metrics = [metrics.Metric(**m) for m in c["metrics"]]
     model.build()
+    return model
+
+
+def load_model(path, compile: bool = True):
+    """Load a model saved with ``model.save()``: same layers, weights, classes, inputs."""
+    path = Path(path)
+    data, weights = _read_parts(path)
+    model = model_from_config(data, compile)
     _load_state(model, load_safetensors_bytes(weights), path)
     return model
 
@@ -214,5 +220,5 @@ def load_weights(model, path) -> None:
     _load_state(model, _rename_by_order(model, load_safetensors_bytes(data), data), path)
 
 
-__all__ = ["ModelFileError", "load_model", "load_weights", "model_config", "save_model",
-           "save_weights"]
+__all__ = ["ModelFileError", "load_model", "load_weights", "model_config",
+           "model_from_config", "save_model", "save_weights"]

@@ -192,8 +192,14 @@ class Sequential:
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, **_) -> History:
-        """Train like ``keras.Model.fit``; returns a :class:`History`."""
+            sample_weight=None, initial_epoch=0, trainer_options=None, resume_from=None,
+            **_) -> History:
+        """Train like ``keras.Model.fit``; returns a :class:`History`.
+
+        Two cnnkit additions serve ``cnnkit train``: ``trainer_options`` (``augment``,
+        ``schedule``, ``order``, ``hooks`` for :class:`~cnnkit.train.loop.Trainer`) and
+        ``resume_from`` (a checkpoint state to continue exactly from).
+        """
         task = self._task()
         images = as_images(x)
         if isinstance(x, ImageDataset):
@@ -221,15 +227,19 @@ class Sequential:
             self.optimizer.build(self.net.parameters())
         batch_size = int(batch_size or 32)
         verbose = resolve_verbose(verbose)
-        trainer = Trainer(self, task, self.precision)
+        trainer = Trainer(self, task, self.precision, **(trainer_options or {}))
         trainer.state.seed = int(torch.randint(0, 2**31 - 1, (1,)))
         trainer.state.epoch = int(initial_epoch)
         params = {"epochs": epochs, "steps": -(-len(train) // batch_size), "verbose": verbose}
+        callback_list = CallbackList(callbacks, self, params)
+        if resume_from is not None:
+            trainer.callbacks = callback_list
+            trainer.load_state_dict(resume_from)
         trainer.history.params = params
         self.history = trainer.history
-        callback_list = CallbackList(callbacks, self, params)
         return trainer.fit(train, val, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
-                           callbacks=callback_list, verbose=verbose)
+                           callbacks=callback_list, verbose=verbose,
+                           resume=resume_from is not None)
 
     def _learn_input_range(self, images: np.ndarray) -> None:
         """Remember how the training inputs were scaled, so uint8 images given later (files,

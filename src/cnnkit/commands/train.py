@@ -1,0 +1,122 @@
+"""``cnnkit train``: a folder of images (or a dataset name) to a trained model and run dir."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .options import add_quiet, image_size
+
+EXAMPLES = """examples:
+  cnnkit train --data ../shared/data/mnist-png.tar.gz --model tutorial-mnist --epochs 3
+  cnnkit train --data photos/ --model small-cnn --image-size 64 --augment auto --schedule cosine
+  cnnkit train --config run.yaml --epochs 20          # flags override the file
+  cnnkit train --resume runs/small-cnn-photos         # continue exactly where it stopped
+
+Every flag is also a key of --config files (use underscores: batch_size: 64)."""
+
+
+def _mapping_or_text(text: str):
+    """``balanced``, or ``0=2.0,3=1.5`` / ``cat=2`` for per-class weights."""
+    if "=" not in text:
+        return text
+    pairs = (item.split("=", 1) for item in text.split(","))
+    return {key.strip(): float(value) for key, value in pairs}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``cnnkit train``."""
+    p = subparsers.add_parser(
+        "train", help="train a CNN on images; writes a run directory with models and logs",
+        description="Train a model on a dataset and write runs/NAME/ (config.yaml, "
+                    "history.csv, log.txt, model/best, model/last, checkpoint/, metrics.json).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", type=Path, help="YAML file of settings (flags win over it)")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                   help="continue the run in RUN_DIR from its last checkpoint")
+    data = p.add_argument_group("data")
+    data.add_argument("--data", metavar="PATH|NAME",
+                      help="training images: folder, archive, CSV, IDX, .npz or a built-in "
+                           "name (mnist, fashion-mnist, cifar10, fashion-mnist-mini)")
+    data.add_argument("--val", metavar="PATH", help="validation images (default: the data's "
+                      "own val split, else --val-split of the training images)")
+    data.add_argument("--val-split", type=float, metavar="F",
+                      help="fraction of training images held out for validation (default 0.1)")
+    data.add_argument("--test", metavar="PATH", help="test images (default: the data's test "
+                      "split, if any)")
+    data.add_argument("--image-size", type=image_size, metavar="S",
+                      help="resize images to S x S (or HxW); default: the most common size")
+    data.add_argument("--fraction", type=float, metavar="F",
+                      help="train on a stratified fraction of the training images (quick trials)")
+    data.add_argument("--strict", action="store_true", default=None,
+                      help="stop at the first bad image instead of skipping it")
+    model = p.add_argument_group("model and optimisation")
+    model.add_argument("--model", metavar="NAME|SPEC|SAVED",
+                       help="tutorial-mnist, tutorial-cifar10, small-cnn, a layer-spec "
+                            ".yaml/.json file, or a saved model to continue from")
+    model.add_argument("--epochs", type=int)
+    model.add_argument("--batch-size", type=int, help="default 32 (Keras's default)")
+    model.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"])
+    model.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
+    model.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    model.add_argument("--nesterov", action="store_true", default=None, help="Nesterov SGD")
+    model.add_argument("--weight-decay", type=float)
+    model.add_argument("--schedule", metavar="NAME[:k=v,...]",
+                       help="constant, step, cosine (e.g. cosine:warmup_epochs=1), onecycle, "
+                            "plateau")
+    model.add_argument("--label-smoothing", type=float)
+    model.add_argument("--clip-norm", type=float, help="clip each gradient's norm")
+    model.add_argument("--class-weight", type=_mapping_or_text, metavar="balanced|C=W,...",
+                       help="weight the loss per class: 'balanced' or e.g. 'cat=2,dog=1'")
+    model.add_argument("--balanced-sampling", action="store_true", default=None,
+                       help="draw every class equally often in each epoch")
+    model.add_argument("--augment", metavar="auto|none|OPS",
+                       help="training augmentation: auto (suits the data), none, or a list "
+                            "such as flip,crop,rotate=10,erase (see docs/training.md)")
+    model.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+                       help="stop after PATIENCE epochs without val_loss improvement, keeping "
+                            "the best weights")
+    run = p.add_argument_group("run")
+    run.add_argument("--out", metavar="DIR", help="run directory (default runs/MODEL-DATA; "
+                     "a suffix is added if it exists)")
+    run.add_argument("--overwrite", action="store_true", default=None,
+                     help="replace an existing run directory instead of adding a suffix")
+    run.add_argument("--precision", choices=["fp32", "bf16"],
+                     help="bf16 autocast where the CPU has native bf16, else fp32 with a notice")
+    run.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    run.add_argument("--seed", type=int, help="random seed (default 0)")
+    run.add_argument("--deterministic", action="store_true", default=None,
+                     help="deterministic algorithms: a resumed run matches an uninterrupted "
+                          "one bit for bit")
+    run.add_argument("--checkpoint-minutes", type=float, metavar="M",
+                     help="also checkpoint every M minutes inside long epochs (default 10)")
+    run.add_argument("--checkpoint-steps", type=int, metavar="N",
+                     help="also checkpoint every N batches")
+    add_quiet(p)
+    p.set_defaults(run=run_train)
+
+
+_NOT_SETTINGS = {"config", "resume", "quiet", "run", "command"}
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Start or resume a run; returns 0 when it finishes."""
+    from ..errors import ConfigError
+    from ..train.config import RunConfig
+    from ..train.run import resume, train
+
+    if args.resume:
+        extra = {k for k, v in vars(args).items()
+                 if v is not None and k not in _NOT_SETTINGS and k != "epochs"}
+        if extra:
+            raise ConfigError(f"--resume continues a run with its saved settings; it only "
+                              f"takes --epochs (got --{sorted(extra)[0].replace('_', '-')})",
+                              hint="start a new run to change other settings")
+        resume(args.resume, epochs=args.epochs, quiet=args.quiet)
+        return 0
+    base = RunConfig.load(args.config) if args.config else RunConfig()
+    overrides = {k: v for k, v in vars(args).items() if k not in _NOT_SETTINGS}
+    if isinstance(overrides.get("image_size"), tuple):
+        overrides["image_size"] = list(overrides["image_size"])
+    train(base.merged(overrides), quiet=args.quiet)
+    return 0

@@ -1,0 +1,33 @@
+"""Which precision a run can use here: bf16 autocast needs native bf16 on the CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_flags() -> set[str]:
+    """The CPU feature flags Linux reports (empty elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def native_bf16() -> bool:
+    """True when the CPU computes bf16 natively (AVX512-BF16 or AMX)."""
+    return any(flag in cpu_flags() for flag in NATIVE_BF16_FLAGS)
+
+
+def resolve_precision(requested: str) -> tuple[str, str | None]:
+    """``(precision to use, notice or None)``: bf16 falls back to fp32 without native bf16,
+    where emulated bf16 would only be slower."""
+    if requested == "bf16" and not native_bf16():
+        return "fp32", ("notice: this CPU has no native bf16 (avx512_bf16 or amx_bf16), so "
+                        "bf16 would be emulated and slower; training in fp32")
+    return requested, None
