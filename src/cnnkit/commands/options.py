@@ -11,13 +11,28 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
                         help="no progress bars or notes on stderr (results still print)")
 
 
+def _dimensions(text: str) -> list[int]:
+    """The numbers of ``A`` or ``AxB...``; empty unless every one is a positive integer."""
+    try:
+        numbers = [int(part) for part in text.lower().split("x")]
+    except ValueError:
+        return []
+    return numbers if min(numbers) >= 1 else []
+
+
 def image_size(text: str) -> int | tuple[int, int]:
     """Parse ``S`` (a square side) or ``HxW`` into what the data loaders take."""
-    try:
-        sides = [int(part) for part in text.lower().split("x")]
-    except ValueError:
-        sides = []
-    if len(sides) not in (1, 2) or min(sides) < 1:
+    sides = _dimensions(text)
+    if len(sides) not in (1, 2):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an image size: give one positive number (32) or HxW (32x48)")
     return sides[0] if len(sides) == 1 else (sides[0], sides[1])
+
+
+def input_shape(text: str) -> tuple[int, int, int]:
+    """Parse ``HxWxC`` (``28x28x1``) into a model's input shape."""
+    dims = _dimensions(text)
+    if len(dims) != 3:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an input shape: give height x width x channels, e.g. 28x28x1")
+    return dims[0], dims[1], dims[2]
