@@ -15,7 +15,7 @@ import sys
 from . import __version__
 from .errors import CnnkitError
 
-COMMANDS = ("data", "demo", "train")
+COMMANDS = ("data", "demo", "train", "predict", "summary")
 EXIT_INTERRUPTED = 130
 
 
