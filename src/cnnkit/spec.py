@@ -258,11 +258,13 @@ def resolve_model(name_or_path, input_shape: Sequence[int] | None,
         check_fits(model, text, input_shape, num_classes)
         return model
     if text.lower().replace("_", "-") in zoo.ARCHITECTURES:
-        if input_shape is None or num_classes is None:
-            raise ShapeError(f"built-in architecture {text!r} needs the input shape and the "
-                             "number of classes",
-                             hint="give them (--input-shape 28x28x1 --classes 10 on the command "
-                                  "line; zoo.get(name, (28, 28, 1), 10) in Python)")
+        missing = [what for what, value in (("an input shape", input_shape),
+                                            ("the number of classes", num_classes))
+                   if value is None]
+        if missing:
+            raise ShapeError(f"built-in architecture {text!r} needs {' and '.join(missing)}",
+                             hint="on the command line: --input-shape 28x28x1 --classes 10; "
+                                  "in Python: zoo.get(name, (28, 28, 1), 10)")
         return zoo.get(text, input_shape, num_classes)
     raise ConfigError(f"unknown model {text!r}: not a file, a folder or a built-in architecture",
                       hint=f"give a saved model, a layer-spec file (.yaml, .json) or a "
