@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,16 @@ def test_summary_errors_say_what_to_do(model_file, capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(["summary", "small-cnn", "--input-shape", "32x32"])
     assert done.value.code == 2
+
+
+def test_a_reader_that_goes_away_is_not_a_bug(tmp_path):
+    script = Path(sys.executable).parent / "cnnkit"
+    if not script.exists():
+        pytest.skip(f"{script} is not installed: run pip install -e . first")
+    spec = tmp_path / "one.yaml"
+    spec.write_text("- Flatten\n")  # a summary far shorter than the stdout buffer
+    process = subprocess.Popen([str(script), "summary", str(spec), "--input-shape", "4x4x1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # like `| head` quitting, before cnnkit (still importing) writes
+    _, err = process.communicate(timeout=120)
+    assert (process.returncode, err) == (141, b"")

@@ -3,13 +3,15 @@
 The command groups live in :mod:`cnnkit.commands`, one module each (see its docstring); this
 module only dispatches. Errors cnnkit raises on purpose print as ``error: <message>`` and
 ``hint: <what to do>`` on stderr and exit with the error class's ``exit_code``; Ctrl-C exits
-with 130. The conventions are written up in docs/cli.md.
+with 130, and output cut short by a closed pipe (``cnnkit predict ... | head``) with 141.
+The conventions are written up in docs/cli.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -17,6 +19,7 @@ from .errors import CnnkitError
 
 COMMANDS = ("data", "demo", "train", "predict", "summary")
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as for shell tools whose reader went away
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``cnnkit`` with ``argv`` (default: the process arguments); returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
+        return code
     except CnnkitError as err:
         print(f"error: {err.message}", file=sys.stderr)
         if err.hint:
@@ -46,3 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout stopped (``| head``): not an error. Point stdout at /dev/null
+        # so that Python's flush at exit does not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
