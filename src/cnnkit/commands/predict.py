@@ -87,7 +87,7 @@ def run_predict(args: argparse.Namespace) -> int:
         else:
             print(path + "\t" + "  ".join(f"{name} {p:.2f}" for name, p in classes), flush=True)
     if args.json:
-        print(json.dumps(json_items, indent=1))
+        print(json.dumps(json_items, indent=2))
     if failed:
         print(f"{failed:,} file(s) skipped, {predicted:,} image(s) predicted", file=sys.stderr)
     if not predicted:
