@@ -10,7 +10,7 @@ from PIL import Image
 
 from cnnkit import layers as L
 from cnnkit.data.decode import ImageProblem, decode
-from cnnkit.errors import DataError, ShapeError
+from cnnkit.errors import ConfigError, DataError, ShapeError
 from cnnkit.models import Sequential
 from cnnkit.predict import predict_files, ranked
 from sample_images import TEXT_AS_IMAGE, cifar_jpegs, corrupt_png, encode, tar_folder, zip_folder
@@ -116,11 +116,19 @@ def test_a_named_file_that_is_not_an_image_is_a_problem(tmp_path):
     assert isinstance(problem, ImageProblem) and problem.reason == "not_an_image"
 
 
-def test_missing_and_empty_sources(tmp_path):
+def test_missing_empty_and_damaged_sources(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         results(tmp_path / "nothing")
     (tmp_path / "empty").mkdir()
     assert results(tmp_path / "empty") == []
+    (tmp_path / "photos.zip").write_bytes(b"PK not really a zip")
+    with pytest.raises(DataError, match=r"photos\.zip: cannot read the archive"):
+        results(tmp_path / "photos.zip")
+
+
+def test_batch_size_must_be_positive(tmp_path):
+    with pytest.raises(ConfigError, match="batch size must be at least 1, got 0"):
+        results(tmp_path, batch_size=0)
 
 
 def test_single_sigmoid_unit_gives_two_probabilities(tmp_path, images):

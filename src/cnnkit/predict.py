@@ -21,7 +21,7 @@ from .data.parallel import chunked, decode_chunk, make_executor, run_ordered, wo
 from .data.progress import progress_bar
 from .data.sources import Member, is_archive, scan_folder
 from .data.tree import _scan_archive
-from .errors import DataError, ShapeError
+from .errors import ConfigError, DataError, ShapeError
 from .models import Sequential
 
 # Listing entries that are not images someone asked about: never reported.
@@ -41,6 +41,8 @@ def predict_files(model: Sequential, source, batch_size: int = 256, progress: bo
     members read ``archive.zip::member/path.png``. Probabilities hold one value per class
     (two for a model with a single sigmoid unit).
     """
+    if batch_size < 1:
+        raise ConfigError(f"the batch size must be at least 1, got {batch_size}")
     path = Path(source)
     if not path.exists():
         raise DataError(f"{source} does not exist", hint="check the path")
