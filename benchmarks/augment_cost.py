@@ -4,7 +4,9 @@ For a batch of 128 CIFAR-size images (32x32x3, float32 NCHW in channels_last mem
 times, interleaved so that other load on the machine hits both alike: one forward +
 backward + Adam step of ``cnnkit.zoo.tutorial_cifar10``, the ``"auto"`` augmentation for
 colour images, every op alone, and all ops together. It prints medians in milliseconds and
-each as a share of the training step.
+each as a share of the training step, both in wall-clock time and in CPU time of this
+process (``time.process_time``: on a machine that other jobs keep busy, CPU time is the
+steadier measure of the work done).
 
     .venv/bin/python benchmarks/augment_cost.py [--rounds 30] [--threads 2]
 """
@@ -37,10 +39,11 @@ SPECS = {
 }
 
 
-def _seconds(run: Callable[[], object]) -> float:
-    start = time.perf_counter()
+def _seconds(run: Callable[[], object]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
     run()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main() -> None:
@@ -70,20 +73,24 @@ def main() -> None:
     for label, spec in SPECS.items():
         augmenter = parse_augment(spec, SHAPE)
         jobs[label] = lambda a=augmenter: a(x)
-    times: dict[str, list[float]] = {label: [] for label in jobs}
+    times: dict[str, list[tuple[float, float]]] = {label: [] for label in jobs}
     for round_ in range(args.rounds + 3):
         for label, job in jobs.items():
             seconds = _seconds(job)
             if round_ >= 3:  # warm-up rounds are not counted
                 times[label].append(seconds)
 
-    step = statistics.median(times["training step"])
+    def medians(label: str) -> tuple[float, float]:
+        return tuple(statistics.median(t[i] for t in times[label]) * 1e3 for i in (0, 1))
+
+    step_wall, step_cpu = medians("training step")
     print(f"batch {args.batch} x 32x32x3, {args.threads} threads, {args.rounds} rounds "
           "(medians)")
-    for label, values in times.items():
-        ms = statistics.median(values) * 1e3
-        print(f"  {label:16s} {ms:8.2f} ms  {100 * ms / (step * 1e3):6.1f} % of a step")
-
+    print(f"  {'':16s} {'wall ms':>9s} {'of step':>8s} {'CPU ms':>9s} {'of step':>8s}")
+    for label in times:
+        wall, cpu = medians(label)
+        print(f"  {label:16s} {wall:9.2f} {100 * wall / step_wall:7.1f}% "
+              f"{cpu:9.2f} {100 * cpu / step_cpu:7.1f}%")
 
 if __name__ == "__main__":
     main()

@@ -78,29 +78,27 @@ class Erase(RandomOp):
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
         n, _, height, width = x.shape
-        chosen = torch.rand(n) < self.p
-        area = self.uniform(n, self.area, x).double() * (height * width)
-        log_ratio = self.uniform(n, (math.log(self.ratio[0]), math.log(self.ratio[1])), x)
+        chosen, area, ratio, top, left = torch.rand(5, n, 1, device=x.device)
+        area = (self.area[0] + (self.area[1] - self.area[0]) * area) * (height * width)
+        low, high = math.log(self.ratio[0]), math.log(self.ratio[1])
+        ratio = torch.exp(low + (high - low) * ratio)
         # Height from the area and ratio; the width then keeps the area when the height
         # had to be clipped to the image.
-        h = (area * log_ratio.double().exp()).sqrt().round().clamp(1, height)
+        h = (area * ratio).sqrt().round().clamp(1, height)
         w = (area / h).round().clamp(1, width)
-        top = (torch.rand(n, dtype=torch.float64) * (height - h + 1)).floor()
-        left = (torch.rand(n, dtype=torch.float64) * (width - w + 1)).floor()
-        rows = _span(top, h, height, x.device)
-        cols = _span(left, w, width, x.device)
-        box = rows[:, :, None] & cols[:, None, :] & chosen.to(x.device).view(n, 1, 1)
-        return x.masked_fill(box.unsqueeze(1), 0.0)
+        rows = _span((top * (height - h + 1)).floor(), h, height)
+        cols = _span((left * (width - w + 1)).floor(), w, width)
+        box = rows[:, :, None] & cols[:, None, :] & (chosen < self.p)[:, :, None]
+        # Multiplying by a keep-mask is faster than masked_fill and keeps channels_last.
+        return x * (~box).unsqueeze(1).to(x.dtype)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, area={self.area}, ratio={self.ratio}"
 
 
-def _span(start: torch.Tensor, length: torch.Tensor, size: int, device: torch.device
-          ) -> torch.Tensor:
-    """(N, size) masks, True on ``[start, start + length)`` of each row."""
-    index = torch.arange(size, device=device, dtype=start.dtype)
-    start, length = start.to(device).view(-1, 1), length.to(device).view(-1, 1)
+def _span(start: torch.Tensor, length: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, size) masks, True on ``[start, start + length)`` for each row's (N, 1) values."""
+    index = torch.arange(size, device=start.device, dtype=start.dtype)
     return (index >= start) & (index < start + length)
 
 
