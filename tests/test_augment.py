@@ -231,5 +231,7 @@ def test_mistakes_get_a_clear_config_error(spec, message: str) -> None:
 def test_incomplete_config_names_what_is_missing() -> None:
     with pytest.raises(ConfigError, match="lacks pad"):
         Augmenter([{"op": "crop", "fill": "zero"}])
+    with pytest.raises(ConfigError, match="parse_augment"):
+        Augmenter(["flip"])
     with pytest.raises(ConfigError, match="value_range"):
         Augmenter([], value_range=(1.0, 0.0))

@@ -72,6 +72,10 @@ class Augmenter:
         self.value_range = (low, high)
         by_name: dict[str, dict] = {}
         for op in ops:
+            if not isinstance(op, dict):
+                raise ConfigError(f"Augmenter takes op configs such as {{'op': 'flip', "
+                                  f"'axes': 'h'}}, got {op!r}",
+                                  hint="parse_augment() reads 'flip,crop=4' and the like")
             name, options = _op_name(op.get("op")), {k: v for k, v in op.items() if k != "op"}
             if name in by_name:
                 raise ConfigError(f"augmentation op {name!r} is given twice")
