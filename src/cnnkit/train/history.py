@@ -33,6 +33,14 @@ class History:
         """Rebuild a history saved with :meth:`to_dict`."""
         return cls(dict(data["history"]), list(data["epoch"]), list(data["timing"]))
 
+    def diagnose(self, **context) -> list:
+        """Findings about this run (overfitting, instability, ...); ``context`` takes the
+        other arguments of :func:`cnnkit.diagnosis.diagnose` (evaluation, class_counts,
+        leakage, num_classes)."""
+        from ..diagnosis import diagnose
+
+        return diagnose(self, **context)
+
     def rows(self) -> list[dict[str, float]]:
         """One dict per epoch with the logs and the timing side by side."""
         return [{"epoch": e + 1, **{k: v[i] for k, v in self.history.items() if i < len(v)},
