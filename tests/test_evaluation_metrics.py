@@ -17,7 +17,8 @@ from cnnkit.evaluation import (
     evaluate_model,
     metrics_from_predictions,
 )
-from training_runs import mini, small_model
+from tiny_model import trained_model
+from training_runs import mini
 
 CLASSES = ["cat", "dog", "bird"]
 # 8 images; the predicted class (argmax) of each row is in the comment.
@@ -199,7 +200,7 @@ def test_bad_input_is_a_shape_error(labels, probabilities, message):
 # -- streaming over a real model -----------------------------------------------------------
 @pytest.fixture(scope="module")
 def model():
-    return small_model()
+    return trained_model()
 
 
 class BatchSpy:

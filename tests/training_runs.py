@@ -1,5 +1,5 @@
-"""Short real training runs on the embedded Fashion-MNIST slice, for the evaluation and
-diagnosis tests: a small model that learns, and three runs that go wrong on purpose.
+"""Short real training runs on the embedded Fashion-MNIST slice that go wrong on purpose,
+for the diagnosis tests.
 
 Each run takes a few seconds. They train on one torch thread: for models this small, a
 second thread only adds synchronisation, which gets very slow when another process is busy
@@ -42,15 +42,6 @@ def _compiled(stack: list, optimizer="adam") -> models.Sequential:
     model = models.Sequential([layers.Input((28, 28, 1)), *stack])
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    return model
-
-
-def small_model(images: int = 2000, epochs: int = 2) -> models.Sequential:
-    """A small CNN that learns (about 75 % test accuracy), with the class names."""
-    model = _compiled([layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2),
-                       layers.Flatten(), layers.Dense(10, activation="softmax")])
-    with one_thread():
-        model.fit(mini("train").subset(slice(0, images)), epochs=epochs, verbose=0)
     return model
 
 

@@ -36,3 +36,11 @@ def input_shape(text: str) -> tuple[int, int, int]:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an input shape: give height x width x channels, e.g. 28x28x1")
     return dims[0], dims[1], dims[2]
+
+
+def positive_int(text: str) -> int:
+    """Parse a whole number of at least 1 (a batch size, a count)."""
+    dims = _dimensions(text)
+    if len(dims) != 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return dims[0]
