@@ -64,3 +64,7 @@ class LayerError(CnnkitError):
     """A layer cannot be made or used: unknown name or argument, or an impossible shape."""
 
     exit_code = 4
+
+
+class LayerShapeError(LayerError):
+    """The input is too small for a layer: the image shrinks below 1x1 on the way."""

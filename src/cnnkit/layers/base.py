@@ -17,7 +17,7 @@ import numpy as np
 from torch import nn
 
 from cnnkit import activations, initializers
-from cnnkit.errors import LayerError
+from cnnkit.errors import LayerError, LayerShapeError
 from cnnkit.layers.padding import PADDING_MODES, effective_kernel, output_length
 from cnnkit.layers.weights import Weight
 from cnnkit.naming import did_you_mean
@@ -98,9 +98,11 @@ class Layer:
 
     # -- arguments -------------------------------------------------------------------
 
-    def error(self, message: str, hint: str | None = None) -> LayerError:
-        """A :class:`LayerError` whose message starts with this layer's name and class."""
-        return LayerError(f"{self.name} ({self.keras_name}): {message}", hint)
+    def error(self, message: str, hint: str | None = None,
+              kind: type[LayerError] = LayerError) -> LayerError:
+        """A :class:`LayerError` (or ``kind``) whose message starts with this layer's name
+        and class."""
+        return kind(f"{self.name} ({self.keras_name}): {message}", hint)
 
     def _keep_keras_args(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         for key, value in kwargs.items():
@@ -264,5 +266,5 @@ class Layer:
                 f"input {shape[0]}x{shape[1]} is smaller than {what} "
                 f"{window[0]}x{window[1]}{dilated}",
                 hint="use padding='same', a smaller kernel or pool size, fewer downsampling "
-                     "layers before this one, or larger input images")
+                     "layers before this one, or larger input images", kind=LayerShapeError)
         return out

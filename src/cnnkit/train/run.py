@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..data import ImageDataset, load_splits
-from ..errors import CnnkitError, ConfigError, LayerError, ShapeError
+from ..errors import CnnkitError, ConfigError, LayerShapeError, ShapeError
 from ..seeding import set_seed
 from .callbacks import EarlyStopping
 from .checkpoint import read_checkpoint, write_checkpoint
@@ -94,7 +94,7 @@ def build_model(config: RunConfig, data: RunData):
     shape, classes = data.train.image_shape, data.train.num_classes
     try:
         model = resolve_model(config.model, shape, classes)
-    except LayerError as exc:
+    except LayerShapeError as exc:
         raise ShapeError(
             f"the images ({shape[0]}x{shape[1]}x{shape[2]}) do not fit model "
             f"{config.model!r}: {exc.message}",
