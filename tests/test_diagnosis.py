@@ -141,6 +141,7 @@ def test_a_slow_straight_line_loss_means_the_learning_rate_is_too_low():
                 "accuracy": [0.2 + 0.02 * t for t in range(10)]}
     finding = only("learning_rate_too_low", diagnose(straight, num_classes=10))
     assert finding.evidence["late_over_early_drop"] == pytest.approx(1.0)
+    assert finding.severity == "info"  # slow, not wrong
     assert "raise the learning rate" in finding.advice[0]
     healthy = {"loss": decay(2.3, 0.3, 10), "accuracy": decay(0.2, 0.9, 10)}
     assert "learning_rate_too_low" not in rules(diagnose(healthy, num_classes=10))

@@ -132,7 +132,7 @@ def learning_rate_too_low(ctx: Context) -> Finding | None:
     relative_drop = float(drops.mean() / train.mean())
     if steadiness < LOW_LR_STEADINESS or relative_drop >= LOW_LR_MAX_DROP:
         return None
-    return Finding("learning_rate_too_low", "warning",
+    return Finding("learning_rate_too_low", "info",
                    "the loss falls slowly in a straight line: the learning rate may be "
                    "too low", {
                        "mean_drop_per_epoch": float(drops.mean()),
