@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-@dataclass
+@dataclass(eq=False)
 class Calibration:
     """Per-bin counts and sums of confidence and of correct predictions."""
 

@@ -30,7 +30,7 @@ class ConfusedPair:
     fraction: float
 
 
-@dataclass
+@dataclass(eq=False)
 class Evaluation:
     """Metrics of a classifier over a labelled set.
 
