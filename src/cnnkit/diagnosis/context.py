@@ -38,7 +38,7 @@ class Context:
     @property
     def chance(self) -> float:
         """Accuracy of guessing a class at random: 1 / classes (0 when unknown)."""
-        return 1.0 / self.num_classes if self.num_classes else 0.0
+        return 1.0 / self.num_classes if self.num_classes and self.num_classes > 1 else 0.0
 
     def skill(self, accuracy: float) -> float:
         """Accuracy rescaled so that chance is 0 and perfect is 1."""
