@@ -27,7 +27,13 @@ from .losses import SparseCategoricalCrossentropy
 from .optimizers import get as get_optimizer
 from .precision import resolve_precision
 from .progress import resolve_verbose
-from .rundir import RunLog, default_run_name, new_run_dir, write_history_csv
+from .rundir import (
+    RunLog,
+    default_run_name,
+    new_run_dir,
+    write_history_csv,
+    write_text_atomically,
+)
 
 
 class TrainingInterrupted(CnnkitError):
@@ -296,10 +302,16 @@ def _finish(recorder: RunRecorder, model) -> None:
 
 
 def _test(model, test: ImageDataset | None, directory: Path, log: RunLog) -> dict | None:
+    """Evaluate on the test split; write metrics.json (the full evaluation, see
+    docs/evaluation.md) and log the headline numbers."""
+    from ..evaluation import evaluate_model
+
     if test is None or not len(test):
         return None
-    loss, accuracy = model.evaluate(test, verbose=0)
-    metrics = {"test_loss": loss, "test_accuracy": accuracy, "test_images": len(test)}
-    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    log(f"test accuracy: {accuracy:.4f} (loss {loss:.4f}, {len(test):,} images)")
+    evaluation = evaluate_model(model, test, progress=False)
+    metrics = {"test_loss": evaluation.loss, "test_accuracy": evaluation.accuracy,
+               "test_images": evaluation.samples, **evaluation.to_dict()}
+    write_text_atomically(directory / "metrics.json", json.dumps(metrics, indent=2))
+    log(f"test accuracy: {evaluation.accuracy:.4f} (loss {evaluation.loss:.4f}, "
+        f"{evaluation.samples:,} images)")
     return metrics
