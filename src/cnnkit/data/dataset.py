@@ -111,8 +111,8 @@ class ImageDataset:
         keep = np.ones(len(self), dtype=bool)
         keep[held_idx] = False
         base = self.name or "data"
-        return (self.subset(np.flatnonzero(keep), f"{base}[train]"),
-                self.subset(held_idx, f"{base}[val]"))
+        return (self.subset(np.flatnonzero(keep), base),
+                self.subset(held_idx, f"{base} (held out)"))
 
     def fraction(self, fraction: float, seed: int = 0) -> ImageDataset:
         """A stratified random subset with about ``fraction`` of the images of each class."""
