@@ -71,7 +71,7 @@ class ArraySource:
     def batches(self, order: np.ndarray | None, batch_size: int, start: int = 0,
                 prefetch: int = 2) -> Iterator[tuple[torch.Tensor, torch.Tensor, object]]:
         """Batches in ``order`` (None = natural order), from batch number ``start`` on."""
-        n = len(self)
+        n = len(self) if order is None else len(order)
         steps = range(start * batch_size, n, batch_size)
         if order is None:
             indices = (slice(i, min(i + batch_size, n)) for i in steps)
