@@ -34,7 +34,7 @@ def inspect(splits: dict[str, ImageDataset], examples: int = 5) -> dict:
         "splits": {name: _split(d, digests[name], examples) for name, d in splits.items()},
         "leakage": [_leak(splits, digests, a, b, examples)
                     for a, b in combinations(splits, 2)],
-        "skipped": _report(splits).to_dict(),
+        "skipped": merged_report(splits).to_dict(),
     }
 
 
@@ -90,7 +90,7 @@ def _leak(splits: dict[str, ImageDataset], digests: dict[str, list[bytes]], a: s
     return {"splits": [a, b], **_duplicates(found, splits[a], splits[b])}
 
 
-def _report(splits: dict[str, ImageDataset]) -> LoadReport:
+def merged_report(splits: dict[str, ImageDataset]) -> LoadReport:
     """The load report of the splits; merged when they were loaded separately."""
     reports = list({id(d.report): d.report for d in splits.values()}.values())
     if len(reports) == 1:

@@ -38,16 +38,18 @@ def format_findings(findings: list[Finding]) -> str:
     lines: list[str] = []
     for finding in findings:
         lines.append(f"[{finding.severity}] {finding.rule}: {finding.title}")
-        lines += [f"    {key}: {_value(value)}" for key, value in finding.evidence.items()]
+        lines += [f"    {key}: {format_value(value)}" for key, value in finding.evidence.items()]
         lines += [f"  - {advice}" for advice in finding.advice]
     return "\n".join(lines)
 
 
-def _value(value: object) -> str:
+def format_value(value: object) -> str:
+    """An evidence value as short text: floats to 4 significant digits, lists and dicts
+    flattened to one line."""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list | tuple):
-        return ", ".join(_value(v) for v in value)
+        return ", ".join(format_value(v) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_value(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
     return str(value)
