@@ -1,0 +1,49 @@
+"""The report as a document: the headline numbers and the sections, in reading order."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from .gather import ReportData
+from .html import Section, escape, page
+from .sections_data import dataset_section, samples_section
+from .sections_evaluation import confusion_section, per_class_section, worst_section
+from .sections_run import config_section, curves_section, diagnosis_section, model_section
+
+SECTIONS = (curves_section, diagnosis_section, confusion_section, per_class_section,
+            worst_section, samples_section, model_section, dataset_section, config_section)
+
+
+def render(report: ReportData) -> tuple[str, list[Section]]:
+    """The HTML page and its sections (whose plots are also saved as files)."""
+    sections = [make(report) for make in SECTIONS]
+    title = f"Training report: {report.files.directory.name}"
+    return page(title, _headline(report), sections), sections
+
+
+def _headline(report: ReportData) -> str:
+    """A line on what was trained, then the numbers that matter most."""
+    files, evaluation = report.files, report.evaluation
+    config = files.config
+    figures: list[tuple[str, str]] = []
+    if evaluation is not None:
+        split = report.evaluated_split
+        figures += [(f"{evaluation['accuracy']:.2%}", f"{split} accuracy"),
+                    (f"{evaluation['loss']:.4f}", f"{split} loss")]
+    validation = files.history.get("val_accuracy")
+    if validation and not all(math.isnan(v) for v in validation):
+        figures.append((f"{max(v for v in validation if not math.isnan(v)):.2%}",
+                        "best validation accuracy"))
+    figures.append((f"{files.epochs} / {config.epochs}", "epochs trained"))
+    seconds = [t["epoch_seconds"] for t in files.timing if "epoch_seconds" in t]
+    if seconds:
+        figures.append((f"{sum(seconds):.1f} s", "training time"))
+    rates = [t["images_per_second"] for t in files.timing if "images_per_second" in t]
+    if rates:
+        figures.append((f"{statistics.median(rates):,.0f}", "images/s (median epoch)"))
+    boxes = "".join(f"<div><b>{escape(value)}</b><span>{escape(label)}</span></div>"
+                    for value, label in figures)
+    return (f'<p class="muted">model {escape(config.model)} on data {escape(config.data)}, '
+            f"run directory {escape(files.directory)}</p>"
+            f'<div class="headline">{boxes}</div>')

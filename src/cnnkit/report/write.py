@@ -1,0 +1,49 @@
+"""Write a run's report: ``report.html`` (self-contained) and each plot as
+``report/<name>.png``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..train.rundir import RunLog, write_text_atomically
+from .document import render
+from .gather import gather
+
+PLOT_FOLDER = "report"
+
+
+def write_report(run_dir, data=None, progress: bool = True) -> Path:
+    """Write ``run_dir/report.html`` and ``run_dir/report/*.png``; returns the HTML path.
+
+    ``data`` is the run's RunData when the caller already holds it (otherwise the data is
+    loaded again with the run's config.yaml, at the model's input size). Sections whose
+    input is missing (no history, no metrics.json, no saved model, data that cannot be
+    loaded) say why instead of failing. Raises a ConfigError when ``run_dir`` has no
+    config.yaml.
+    """
+    directory = Path(run_dir)
+    report = gather(directory, data=data, progress=progress)
+    document, sections = render(report)
+    folder = directory / PLOT_FOLDER
+    folder.mkdir(exist_ok=True)
+    written = set()
+    for plot in (plot for section in sections for plot in section.plots):
+        (folder / f"{plot.name}.png").write_bytes(plot.png)
+        written.add(f"{plot.name}.png")
+    for stale in folder.glob("*.png"):  # plots of an earlier report this one has no data for
+        if stale.name not in written:
+            stale.unlink()
+    path = directory / "report.html"
+    write_text_atomically(path, document)
+    return path
+
+
+def write_run_report(directory: Path, data, log: RunLog, quiet: bool) -> None:
+    """The report at the end of ``cnnkit train``: its path is logged, and a failure is
+    logged as a warning, so that it never costs the run that was just trained."""
+    try:
+        path = write_report(directory, data=data, progress=not quiet)
+    except Exception as exc:  # the run's own files are written already: keep them
+        log.note(f"warning: the report could not be written: {type(exc).__name__}: {exc}")
+        return
+    log(f"report: {path}")
