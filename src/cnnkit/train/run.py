@@ -220,6 +220,7 @@ def resume(directory: Path, epochs: int | None = None, quiet: bool = False) -> R
 def _execute(directory: Path, config: RunConfig, log: RunLog, quiet: bool,
              checkpoint: dict | None) -> Run:
     from ..models.saving import model_from_config
+    from ..report.write import write_run_report
 
     _configure_torch(config)
     set_seed(config.seed)
@@ -253,6 +254,7 @@ def _execute(directory: Path, config: RunConfig, log: RunLog, quiet: bool,
                             trainer_options=options, resume_from=checkpoint)
     _finish(recorder, model)
     test_metrics = _test(model, data.test, directory, log)
+    write_run_report(directory, data, log, quiet)
     log(f"done: {directory}")
     return Run(directory, model, history, test_metrics)
 
