@@ -261,7 +261,8 @@ class Sequential:
         return values if len(values) > 1 else values[0]
 
     def predict(self, x, batch_size=None, verbose="auto", **_) -> np.ndarray:
-        """The model's outputs (probabilities after a softmax) as a float32 NumPy array."""
+        """The model's outputs (probabilities after a softmax) as a float32 NumPy array;
+        image outputs are ``(N, H, W, C)``, as in Keras."""
         images = as_images(x)
         if self.net is None:
             self.build(images.shape[1:])
@@ -275,7 +276,8 @@ class Sequential:
                 outputs.append(net.output_activation(net(batch).float()))
         if not outputs:
             return np.zeros((0, *self.net.shapes[-1]), dtype=np.float32)
-        return torch.cat(outputs).numpy()
+        result = torch.cat(outputs)
+        return (result.permute(0, 2, 3, 1) if result.dim() == 4 else result).numpy()
 
     def predict_on_batch(self, x) -> np.ndarray:
         """Predictions for one batch (same as ``predict``)."""
