@@ -42,13 +42,16 @@ def small_cnn(input_shape=(32, 32, 3), num_classes: int = 10, width: int = 32,
 
     Three stages of two 3x3 conv-BN-ReLU blocks (``width``, 2x, 4x filters), max pooling
     between stages, then global average pooling, Dropout and the classifier.
+    BatchNormalization uses momentum 0.9 (Keras's default is 0.99): its moving statistics
+    then settle within ~50 steps, so evaluation is right after one short epoch on a small
+    dataset, where 0.99 still carries a tenth of the initial statistics after 230 steps.
     """
     stack: list = [L.Input(tuple(input_shape))]
     for stage in range(3):
         filters = width * 2**stage
         for _ in range(2):
             stack += [L.Conv2D(filters, 3, padding="same", use_bias=False),
-                      L.BatchNormalization(), L.Activation("relu")]
+                      L.BatchNormalization(momentum=0.9), L.Activation("relu")]
         if stage < 2:
             stack.append(L.MaxPooling2D(2))
     stack += [L.GlobalAveragePooling2D(), L.Dropout(dropout),
