@@ -57,7 +57,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @functools.cache
-def _archive_sample(archive: Path, per_class: int) -> dict[str, dict[str, list[bytes]]]:
+def archive_sample(archive: Path, per_class: int) -> dict[str, dict[str, list[bytes]]]:
     """The first ``per_class`` files of every ``split/class/`` folder of a tar archive."""
     sample: dict[str, dict[str, list[bytes]]] = {}
     with tarfile.open(archive, mode="r|gz") as tar:
@@ -76,13 +76,13 @@ def _archive_sample(archive: Path, per_class: int) -> dict[str, dict[str, list[b
 @pytest.fixture(scope="session")
 def mnist_sample(shared_data: Path) -> dict[str, dict[str, list[bytes]]]:
     """``{split: {digit: [png bytes, ...]}}``: 4 real PNGs per class and split."""
-    return _archive_sample(shared_data / "mnist-png.tar.gz", SAMPLE_PER_CLASS)
+    return archive_sample(shared_data / "mnist-png.tar.gz", SAMPLE_PER_CLASS)
 
 
 @pytest.fixture(scope="session")
 def cifar_sample(shared_data: Path) -> dict[str, dict[str, list[bytes]]]:
     """``{split: {class: [jpeg bytes, ...]}}``: 4 real JPEGs per class and split."""
-    return _archive_sample(shared_data / "cifar10-jpg.tar.gz", SAMPLE_PER_CLASS)
+    return archive_sample(shared_data / "cifar10-jpg.tar.gz", SAMPLE_PER_CLASS)
 
 
 def pixels(data: bytes) -> np.ndarray:
