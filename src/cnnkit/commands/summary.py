@@ -22,6 +22,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Print the Keras summary table (layers, output shapes, parameters) of a "
                     "built-in architecture, a layer-spec file or a saved model.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_arguments(parser)
+    parser.set_defaults(run=run_summary)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``MODEL|SPEC``, ``--input-shape`` and ``--classes``, read by :func:`model_from_args`."""
     parser.add_argument("model", metavar="MODEL|SPEC",
                         help="a built-in architecture (tutorial-mnist, tutorial-cifar10, "
                              "small-cnn), a layer-spec .yaml/.json file or a saved model")
@@ -31,15 +37,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--classes", type=int, metavar="N",
                         help=f"number of classes (default {DEFAULT_CLASSES}; a saved model "
                              "has its own)")
-    parser.set_defaults(run=run_summary)
 
 
 def run_summary(args: argparse.Namespace) -> int:
     """Print the table; returns 0."""
+    model_from_args(args).summary()
+    return 0
+
+
+def model_from_args(args: argparse.Namespace):
+    """The model ``args.model`` names, built for ``args.input_shape`` and ``args.classes``
+    (default 10 unless it is a saved model, which has its own)."""
     from ..spec import is_saved_model, resolve_model
 
     classes = args.classes
     if classes is None and not is_saved_model(args.model):
         classes = DEFAULT_CLASSES
-    resolve_model(args.model, args.input_shape, classes).summary()
-    return 0
+    return resolve_model(args.model, args.input_shape, classes)
