@@ -1,0 +1,103 @@
+"""A run's results as printed tables and as a JSON file.
+
+The tables are what docs/performance.md shows; the JSON file keeps every sample, the
+settings and the machine, so a result can be re-read and compared later.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from machine import one_line
+
+TRAIN_CONTENDERS = ("cnnkit", "torch", "keras")
+INFER_CONTENDERS = ("cnnkit predict", "keras predict", "keras predict_on_batch")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    """Left-aligned first column, right-aligned others, in Markdown pipe syntax."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+                                 ) + " |"
+
+    rule = "|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|"
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def _train(results: dict) -> str:
+    peak = results.get("peak", {}).get("gflops", {}).get("median")
+    rows, flop_rows = [], []
+    for row in results["train"]:
+        img_s = row["img_s"]
+        rows.append([row["model"], row["batch"],
+                     *(f"{img_s[c]['median']:,.0f}" for c in TRAIN_CONTENDERS),
+                     f"{row['ratios']['cnnkit/keras']:.2f}x",
+                     f"{row['ratios']['cnnkit/torch']:.2f}x"])
+        flop_rows.append([row["model"], row["batch"], f"{row['flops_per_image'] / 1e6:.1f}",
+                          *(f"{row['gflops'][c]:.0f}"
+                            + (f" ({100 * row['gflops'][c] / peak:.0f} %)" if peak else "")
+                            for c in TRAIN_CONTENDERS)])
+    text = ("Training, fit() img/s (median of the rounds; ratios: median of per-round ratios)\n"
+            + _table(["model", "batch", "cnnkit", "torch loop", "Keras-TF", "cnnkit/Keras",
+                      "cnnkit/torch"], rows))
+    peak_text = f"of the {peak:.0f} GFLOP/s matmul peak" if peak else "(no peak measured)"
+    return (text + f"\n\nAchieved training GFLOP/s ({peak_text})\n"
+            + _table(["model", "batch", "MFLOP/img", "cnnkit", "torch loop", "Keras-TF"],
+                     flop_rows))
+
+
+def _infer(results: dict) -> str:
+    rows = []
+    for row in results["infer"]:
+        rows.append([row["model"],
+                     *(f"{row['img_s'][c]['median']:,.0f}" for c in INFER_CONTENDERS),
+                     f"{row['ratios']['cnnkit/best keras']:.2f}x",
+                     *(f"{row['latency_ms'][c]['median']:.2f}" for c in INFER_CONTENDERS)])
+    batch = results["infer"][0]["batch"]
+    return (f"Inference: img/s at batch {batch}; one image, median ms per call\n"
+            + _table(["model", "cnnkit predict", "Keras predict", "Keras predict_on_batch",
+                      "cnnkit/best Keras", "1 img cnnkit ms", "1 img Keras predict ms",
+                      "1 img Keras p_o_b ms"], rows))
+
+
+def _tta(results: dict) -> str:
+    rows = [[r["run"], f"{100 * r['target']:.1f} %",
+             f"{r['seconds']:.0f} s" if r["reached"] else "not reached",
+             r["epochs"] or f"> {r['max_epochs']}", f"{100 * r['best_accuracy']:.2f} %"]
+            for r in results["tta"]]
+    return ("Time to accuracy (wall time from process start, batch 32, Adam, fp32)\n"
+            + _table(["run", "target", "time", "epochs", "best test accuracy"], rows))
+
+
+def _peak(results: dict) -> str:
+    gflops = results["peak"]["gflops"]
+    return (f"fp32 matmul peak ({results['peak']['size']}^2, "
+            f"{results['machine']['torch_threads']} threads): median {gflops['median']:.0f}, "
+            f"best {gflops['max']:.0f} GFLOP/s over {len(gflops['samples'])} samples")
+
+
+def _targets(results: dict) -> str:
+    lines = [f"  [{'PASS' if c['passed'] else 'FAIL'}] {c['what']}: {c['value']} "
+             f"(target {c['relation']} {c['limit']})" for c in results["targets"]]
+    return "Targets of the Speed issue\n" + "\n".join(lines)
+
+
+def format_results(results: dict) -> str:
+    """Every measured part as text tables, with the machine line first."""
+    parts = [one_line(results["machine"])]
+    if results.get("quick"):
+        parts.append("QUICK MODE: a smoke test of the suite, not a measurement.")
+    sections = (("train", _train), ("infer", _infer), ("peak", _peak), ("tta", _tta),
+                ("targets", _targets))
+    parts += [show(results) for key, show in sections if results.get(key)]
+    return "\n\n".join(parts)
+
+
+def write_json(results: dict, path: Path) -> None:
+    """Write ``results`` to ``path`` (folders created), indented."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n")

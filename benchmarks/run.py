@@ -1,0 +1,221 @@
+"""The speed benchmark suite (``make bench``): cnnkit against a plain PyTorch loop and Keras.
+
+    .venv/bin/python benchmarks/run.py [--quick] [--only train|infer|tta|peak ...]
+                                       [--repeats 5] [--out benchmarks/results/NAME.json]
+
+Parts (all by default):
+
+- train: ``fit()`` img/s of the two tutorial CNNs at batch 32 and 128, for cnnkit, the
+  plain PyTorch loop (torch_loop.py) and Keras 3 on TensorFlow (keras_bench.py, in its
+  own venv, created on first use by keras_env.py), interleaved round by round with an
+  fp32 matmul peak sample; achieved GFLOP/s from flops.py.
+- infer: ``predict()`` img/s at batch 256 and one-image latency, cnnkit against Keras's
+  ``predict()`` and ``predict_on_batch()``.
+- peak: the fp32 matmul peak alone (it is also sampled in every training round).
+- tta: time to accuracy of the three tutorial runs (tta.py), one process each.
+
+It prints the tables and the targets of the Speed issue, and writes everything, every
+sample included, to the JSON file. ``--quick`` is a smoke test of the whole suite (few
+images and rounds, time-to-accuracy cut short): its numbers are not measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import torch
+
+import keras_env
+import machine
+import report
+import targets
+import tta
+from cnnkit_bench import CnnkitFit, CnnkitPredict, compiled_model
+from flops import training_flops
+from interleave import interleaved, paired_ratio, summary
+from keras_client import KerasWorker
+from peak import SIZE, MatmulPeak
+from torch_loop import NETS, TorchLoop
+from workload import WORKLOADS, Sample, Workload, load_sample
+
+HERE = Path(__file__).resolve().parent
+PARTS = ("train", "infer", "peak", "tta")
+BATCHES = (32, 128)
+PREDICT_BATCH = 256
+FULL = {"images": 6400, "repeats": 5, "warmup_batches": 10, "predict_images": 2560,
+        "latency_calls": 100, "tta_train_images": None}
+QUICK = {"images": 640, "repeats": 2, "warmup_batches": 2, "predict_images": 512,
+         "latency_calls": 5, "tta_train_images": 2000}
+
+
+def log(text: str) -> None:
+    """Progress on stderr, with the time."""
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def check_same_model(workload: Workload, keras_params: dict[str, int]) -> int:
+    """Training FLOPs per image, after checking that cnnkit, the torch loop and Keras build
+    the same network (same parameter count, same FLOPs)."""
+    model = compiled_model(workload)
+    torch_net = NETS[workload.name]()
+    counts = {"cnnkit": model.count_params(),
+              "torch": sum(p.numel() for p in torch_net.parameters()),
+              "keras": keras_params[workload.name]}
+    h, w, c = workload.image_shape
+    flops = {"cnnkit": training_flops(model.net, (c, h, w)),
+             "torch": training_flops(torch_net, (c, h, w))}
+    if len(set(counts.values())) != 1 or len(set(flops.values())) != 1:
+        raise RuntimeError(f"{workload.name}: the three networks differ: parameters {counts}, "
+                           f"training FLOPs per image {flops}")
+    return flops["cnnkit"]
+
+
+def train_part(settings: dict, samples: dict[str, Sample], keras: KerasWorker,
+               peak: MatmulPeak, peak_samples: list[float], keras_params: dict) -> list[dict]:
+    """fit() img/s of cnnkit, the torch loop and Keras per model and batch, interleaved."""
+    rows = []
+    warm = settings["warmup_batches"]
+    for name, workload in WORKLOADS.items():
+        flops = check_same_model(workload, keras_params)
+        for batch in BATCHES:
+            log(f"train {name} batch {batch}: warm-up")
+            sample = samples[name]
+            jobs = {
+                "cnnkit": CnnkitFit(workload, sample, batch, warm).images_per_second,
+                "torch": TorchLoop(name, sample, batch, warm).images_per_second,
+                "keras": lambda n=name, b=batch: keras.train_images_per_second(n, b, warm),
+                "peak": peak,
+            }
+            jobs["keras"]()  # Keras's warm-up: the first call builds, traces and fits once
+            runs = interleaved(jobs, settings["repeats"], log)
+            peak_samples += runs.pop("peak")
+            medians = {c: summary(s)["median"] for c, s in runs.items()}
+            rows.append({
+                "model": name, "batch": batch, "images": len(sample.images),
+                "flops_per_image": flops,
+                "img_s": {c: summary(s) for c, s in runs.items()},
+                "ratios": {"cnnkit/keras": paired_ratio(runs["cnnkit"], runs["keras"]),
+                           "cnnkit/torch": paired_ratio(runs["cnnkit"], runs["torch"])},
+                "gflops": {c: m * flops / 1e9 for c, m in medians.items()},
+            })
+    return rows
+
+
+def infer_part(settings: dict, samples: dict[str, Sample], keras: KerasWorker) -> list[dict]:
+    """predict() img/s at batch 256 and one-image latency, cnnkit against Keras."""
+    rows = []
+    count, calls = settings["predict_images"], settings["latency_calls"]
+    for name, workload in WORKLOADS.items():
+        log(f"infer {name}")
+        predictor = CnnkitPredict(workload, samples[name])
+        throughput = interleaved({
+            "cnnkit predict": lambda p=predictor: p.images_per_second(PREDICT_BATCH, count),
+            **{f"keras {method}": lambda n=name, m=method:
+               keras.predict_images_per_second(n, m, PREDICT_BATCH, count)
+               for method in ("predict", "predict_on_batch")},
+        }, settings["repeats"], log)
+        latency = interleaved({
+            "cnnkit predict": lambda p=predictor: p.latency_ms(calls),
+            **{f"keras {method}": lambda n=name, m=method: keras.latency_ms(n, m, calls)
+               for method in ("predict", "predict_on_batch")},
+        }, settings["repeats"], log)
+        best_keras = min(paired_ratio(throughput["cnnkit predict"], throughput[k])
+                         for k in ("keras predict", "keras predict_on_batch"))
+        rows.append({"model": name, "batch": PREDICT_BATCH, "images": count,
+                     "latency_calls": calls,
+                     "img_s": {c: summary(s) for c, s in throughput.items()},
+                     "latency_ms": {c: summary(s) for c, s in latency.items()},
+                     "ratios": {"cnnkit/best keras": best_keras}})
+    return rows
+
+
+def tta_part(settings: dict, data_dir: Path) -> list[dict]:
+    """Time to accuracy of each tutorial run, one fresh process each."""
+    rows = []
+    for name, (_, _, epochs, _) in tta.recipes().items():
+        max_epochs = 1 if settings["tta_train_images"] else 2 * epochs
+        log(f"time to accuracy: {name} (at most {max_epochs} epochs)")
+        rows.append(tta.time_to_accuracy(name, data_dir, max_epochs,
+                                         settings["tta_train_images"]))
+        log(f"  {rows[-1]['curve']}")
+    return rows
+
+
+def measure(args: argparse.Namespace, settings: dict, parts: list[str], out: Path) -> dict:
+    """Run the chosen parts; returns the results (without the target checks)."""
+    results: dict = {"quick": args.quick, "started": datetime.now().isoformat(timespec="seconds"),
+                     "command": " ".join(sys.argv), "parts": parts, "settings": settings,
+                     "machine": machine.describe()}
+    peak_samples: list[float] = []
+    peak = MatmulPeak() if {"train", "peak"} & set(parts) else None
+    if {"train", "infer"} & set(parts):
+        log("Keras venv: checking (created on first use)")
+        keras_env.ensure(log)
+        log("loading data (decoded into cnnkit's cache on the first run)")
+        count = max(settings["images"], settings["predict_images"])
+        samples = {name: load_sample(w, args.data, count) for name, w in WORKLOADS.items()}
+        log("starting the Keras worker")
+        with KerasWorker(out.with_suffix(".keras.log")) as keras, \
+                tempfile.TemporaryDirectory() as folder:
+            keras_info = results["machine"]["keras_venv"] = keras.call("info")
+            for name, sample in samples.items():
+                keras.load(name, sample.save_npy(Path(folder), name))
+            train_samples = {n: Sample(s.images[:settings["images"]],
+                                       s.labels[:settings["images"]])
+                             for n, s in samples.items()}
+            if "train" in parts:
+                results["train"] = train_part(settings, train_samples, keras, peak,
+                                              peak_samples, keras_info["params"])
+            if "infer" in parts:
+                results["infer"] = infer_part(settings, samples, keras)
+    if "peak" in parts and not peak_samples:
+        peak_samples = interleaved({"peak": peak}, settings["repeats"], log)["peak"]
+    if peak_samples:
+        results["peak"] = {"size": SIZE, "gflops": summary(peak_samples)}
+    if "tta" in parts:
+        results["tta"] = tta_part(settings, args.data)
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return results
+
+
+def main() -> None:
+    """Parse the options, run, print the tables, write the JSON file."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: few images and rounds; not a measurement")
+    parser.add_argument("--only", action="append", choices=PARTS,
+                        help="run only this part (repeatable); default: all")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help=f"interleaved rounds (default {FULL['repeats']}, quick "
+                             f"{QUICK['repeats']})")
+    parser.add_argument("--images", type=int, default=None,
+                        help=f"training images per repeat (default {FULL['images']})")
+    parser.add_argument("--data", type=Path,
+                        default=Path(os.environ.get("CNNKIT_DATA", HERE.parent.parent / "shared"
+                                                    / "data")))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON file (default benchmarks/results/<timestamp>.json)")
+    args = parser.parse_args()
+    settings = dict(QUICK if args.quick else FULL)
+    settings.update({k: v for k, v in (("repeats", args.repeats), ("images", args.images))
+                     if v is not None})
+    settings["torch_threads"] = torch.get_num_threads()
+    parts = args.only or list(PARTS)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "")
+    out = args.out or HERE / "results" / f"{stamp}.json"
+    results = measure(args, settings, [p for p in PARTS if p in parts], out)
+    results["targets"] = targets.check(results)
+    print(report.format_results(results))
+    report.write_json(results, out)
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
