@@ -18,7 +18,7 @@ SECTIONS = (curves_section, diagnosis_section, confusion_section, per_class_sect
 def render(report: ReportData) -> tuple[str, list[Section]]:
     """The HTML page and its sections (whose plots are also saved as files)."""
     sections = [make(report) for make in SECTIONS]
-    title = f"Training report: {report.files.directory.name}"
+    title = f"Training report: {report.files.directory.resolve().name}"
     return page(title, _headline(report), sections), sections
 
 
@@ -31,10 +31,9 @@ def _headline(report: ReportData) -> str:
         split = report.evaluated_split
         figures += [(f"{evaluation['accuracy']:.2%}", f"{split} accuracy"),
                     (f"{evaluation['loss']:.4f}", f"{split} loss")]
-    validation = files.history.get("val_accuracy")
-    if validation and not all(math.isnan(v) for v in validation):
-        figures.append((f"{max(v for v in validation if not math.isnan(v)):.2%}",
-                        "best validation accuracy"))
+    validation = [v for v in files.history.get("val_accuracy", []) if not math.isnan(v)]
+    if validation:
+        figures.append((f"{max(validation):.2%}", "best validation accuracy"))
     figures.append((f"{files.epochs} / {config.epochs}", "epochs trained"))
     seconds = [t["epoch_seconds"] for t in files.timing if "epoch_seconds" in t]
     if seconds:

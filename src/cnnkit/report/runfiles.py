@@ -88,7 +88,8 @@ def read_history_csv(path: Path) -> tuple[dict[str, list[float]], list[dict[str,
 
 
 def load_best_model(directory: Path) -> tuple[object | None, str]:
-    """``(model, note)``: model/best, else model/last, else None with the reason."""
+    """``(model, "model/best")``, else ``(model, "model/last")``; ``(None, why)`` when the
+    run saved neither or it cannot be loaded."""
     from ..models import load_model
 
     for name in ("best", "last"):
