@@ -18,6 +18,9 @@ Commands (``op`` and its fields):
   ``count``: img/s over ``count`` images in batches of ``batch``.
 - ``latency``: ``name``, ``method``, ``calls``: median ms of one-image calls.
 - ``info``: versions, thread settings and each model's parameter count.
+
+The environment variable ``KERAS_BENCH_THREADS``, when set, fixes TensorFlow's intra- and
+inter-op threads (as ``run.py --threads`` does for torch).
 """
 
 from __future__ import annotations
@@ -143,12 +146,21 @@ class Worker:
                 "jit_compile": {name: bool(compiled(name).jit_compile) for name in MODELS}}
 
 
+def set_threads() -> None:
+    """Apply ``KERAS_BENCH_THREADS`` before TensorFlow runs any op."""
+    threads = int(os.environ.get("KERAS_BENCH_THREADS", "0"))
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
 def serve() -> None:
     """Answer commands until stdin closes. Replies go to the original stdout; fd 1 itself
     is pointed at stderr so that nothing else (TensorFlow's C++ logs) can mix in."""
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    set_threads()
     worker = Worker()
     replies.write(json.dumps({"ok": True, "ready": True}) + "\n")
     replies.flush()

@@ -22,15 +22,20 @@ class KerasError(RuntimeError):
 class KerasWorker:
     """A running keras_bench.py; use as a context manager so it always stops."""
 
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, threads: int | None = None):
+        """Start the worker; ``threads`` sets TensorFlow's intra- and inter-op threads
+        (default: TensorFlow's own choice, all cores)."""
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = log_path.open("w")
+        env = keras_env.environment()
+        if threads:
+            env["KERAS_BENCH_THREADS"] = str(threads)
         # -P: the benchmarks folder is not put on sys.path, so none of its modules can
         # shadow a TensorFlow import.
         self.process = subprocess.Popen(
             [str(keras_env.python()), "-P", str(WORKER)], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self.log, text=True, env=keras_env.environment())
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
         self._receive()  # the "ready" line, once TensorFlow is imported
 
     def __enter__(self) -> KerasWorker:

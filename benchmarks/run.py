@@ -142,7 +142,7 @@ def tta_part(settings: dict, data_dir: Path) -> list[dict]:
         max_epochs = 1 if settings["tta_train_images"] else 2 * epochs
         log(f"time to accuracy: {name} (at most {max_epochs} epochs)")
         rows.append(tta.time_to_accuracy(name, data_dir, max_epochs,
-                                         settings["tta_train_images"]))
+                                         settings["tta_train_images"], settings["threads"]))
         log(f"  {rows[-1]['curve']}")
     return rows
 
@@ -161,7 +161,7 @@ def measure(args: argparse.Namespace, settings: dict, parts: list[str], out: Pat
         count = max(settings["images"], settings["predict_images"])
         samples = {name: load_sample(w, args.data, count) for name, w in WORKLOADS.items()}
         log("starting the Keras worker")
-        with KerasWorker(out.with_suffix(".keras.log")) as keras, \
+        with KerasWorker(out.with_suffix(".keras.log"), settings["threads"]) as keras, \
                 tempfile.TemporaryDirectory() as folder:
             keras_info = results["machine"]["keras_venv"] = keras.call("info")
             for name, sample in samples.items():
@@ -197,6 +197,9 @@ def main() -> None:
                              f"{QUICK['repeats']})")
     parser.add_argument("--images", type=int, default=None,
                         help=f"training images per repeat (default {FULL['images']})")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for torch and TensorFlow alike (default: each library's "
+                             "own choice, all cores); 1 keeps a busy machine's numbers steadier")
     parser.add_argument("--data", type=Path,
                         default=Path(os.environ.get("CNNKIT_DATA", HERE.parent.parent / "shared"
                                                     / "data")))
@@ -206,6 +209,9 @@ def main() -> None:
     settings = dict(QUICK if args.quick else FULL)
     settings.update({k: v for k, v in (("repeats", args.repeats), ("images", args.images))
                      if v is not None})
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings["threads"] = args.threads
     settings["torch_threads"] = torch.get_num_threads()
     parts = args.only or list(PARTS)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "")

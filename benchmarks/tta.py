@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 from cnnkit.data import load_splits
 from cnnkit.seeding import set_seed
 from cnnkit.train.callbacks import Callback
@@ -41,12 +43,14 @@ def recipes() -> dict:
 
 
 def time_to_accuracy(name: str, data_dir: Path, max_epochs: int,
-                     train_images: int | None = None) -> dict:
+                     train_images: int | None = None, threads: int | None = None) -> dict:
     """Run ``name`` in a fresh process; its curve and when (if) it reached the target."""
     command = [sys.executable, __file__, name, "--data", str(data_dir), "--started",
                repr(time.time()), "--max-epochs", str(max_epochs)]
     if train_images:
         command += ["--train-images", str(train_images)]
+    if threads:
+        command += ["--threads", str(threads)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"time-to-accuracy run {name} failed:\n{done.stderr[-3000:]}")
@@ -101,7 +105,11 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=20)
     parser.add_argument("--train-images", type=int, default=None,
                         help="train on a stratified subset of this many images (smoke tests)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's, all cores)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     run(args.run, args.data, args.started or time.time(), args.max_epochs, args.train_images)
 
 
