@@ -88,3 +88,15 @@ def test_training_on_a_folder_with_broken_images_skips_and_reports_them(tmp_path
     log = (out / "log.txt").read_text()
     assert "skipped" in log and "corrupt" in log and "symlink_loop" in log
     assert load_model(out / "model" / "last").class_names == ["plane", "zero"]
+
+
+def test_training_continues_from_a_saved_model(tmp_path):
+    first = tmp_path / "first"
+    assert _train(tmp_path, "--out", str(first), "--epochs", "1") == 0
+    second = tmp_path / "second"
+    assert main(["train", "--data", "fashion-mnist-mini", "--model",
+                 str(first / "model" / "last"), "--epochs", "1", "--fraction", "0.2",
+                 "--quiet", "--out", str(second)]) == 0
+    before = json.loads((first / "metrics.json").read_text())["test_loss"]
+    after = json.loads((second / "metrics.json").read_text())["test_loss"]
+    assert after < before  # the second run started from the first run's weights

@@ -61,13 +61,16 @@ class RunData:
     test: ImageDataset | None
 
 
-def load_run_data(config: RunConfig, image_size=None, channels=None, quiet=False) -> RunData:
+def load_run_data(config: RunConfig, image_size=None, channels=None, classes=None,
+                  quiet=False) -> RunData:
     """Training data (with ``fraction``), validation (own split, ``--val`` or held out with
-    ``val_split``) and test data, all with the training set's classes and image size."""
+    ``val_split``) and test data, all with the training set's classes and image size.
+    ``image_size``, ``channels`` and ``classes`` (names, in the model's order) fit the data
+    to a model that already exists."""
     size = image_size or config.image_size
     size = tuple(size) if isinstance(size, list) else size
     splits = load_splits(config.data, image_size=size, channels=channels, strict=config.strict,
-                         progress=not quiet)
+                         progress=not quiet, classes=classes)
     if "train" not in splits:
         raise ConfigError(f"{config.data} has no training split (found {', '.join(splits)})")
     train = splits["train"]
@@ -228,12 +231,13 @@ def _execute(directory: Path, config: RunConfig, log: RunLog, quiet: bool,
     if notice:
         log.note(notice)
     if checkpoint is None:
-        data = load_run_data(config, quiet=quiet)
+        data = load_run_data(config, quiet=quiet, **_fit_to_saved_model(config.model))
         model = build_model(config, data)
     else:
         model = model_from_config(checkpoint["model"])
         shape = model.input_shape[1:]
-        data = load_run_data(config, image_size=shape[:2], channels=shape[2], quiet=quiet)
+        data = load_run_data(config, image_size=shape[:2], channels=shape[2],
+                             classes=model.class_names, quiet=quiet)
     model.precision = precision
     _log_start(log, data, model, config, precision)
     callbacks = []
@@ -257,6 +261,19 @@ def _execute(directory: Path, config: RunConfig, log: RunLog, quiet: bool,
     write_run_report(directory, data, log, quiet)
     log(f"done: {directory}")
     return Run(directory, model, history, test_metrics)
+
+
+def _fit_to_saved_model(name: str) -> dict:
+    """Image size, channels and class order of a saved model to continue from (else {})."""
+    from ..models import load_model
+    from ..spec import is_saved_model
+
+    if not is_saved_model(name):
+        return {}
+    model = load_model(name, compile=False)
+    height, width, channels = model.input_shape[1:]
+    return {"image_size": (height, width), "channels": channels,
+            "classes": model.class_names}
 
 
 def _trainer_options(config: RunConfig, data: RunData) -> tuple[dict, list, dict | None]:
