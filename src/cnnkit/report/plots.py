@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
-DPI = 100
+DPI = 100             # the page is about 1080 px wide: figures up to 10.8 in show 1:1
 TRAIN, VALIDATION = "#1f77b4", "#ff7f0e"
 RIGHT, WRONG = "#2a7d2e", "#c62828"
 MARKERS_UP_TO = 40        # epochs: more than this and the curves are drawn without markers
@@ -37,7 +37,7 @@ def training_curves(history: dict[str, list[float]]) -> Figure:
     panels = [(key, title) for key, title in (("loss", "Loss"), ("accuracy", "Accuracy"),
                                               ("learning_rate", "Learning rate"))
               if key in history or f"val_{key}" in history]
-    figure = Figure(figsize=(4.3 * len(panels), 3.4), layout="constrained")
+    figure = Figure(figsize=(3.6 * len(panels), 3.2), layout="constrained")
     for ax, (key, title) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels,
                                 strict=True):
         for name, label, colour, style in ((key, "training", TRAIN, "-"),
@@ -118,10 +118,10 @@ def example_grid(images: Sequence[np.ndarray], captions: Sequence[str],
     """Images with a caption each, green when the model was right and red when not."""
     columns = min(GRID_COLUMNS, len(images))
     rows = math.ceil(len(images) / columns)
-    figure = Figure(figsize=(1.6 * columns, 2.15 * rows), layout="constrained")
+    figure = Figure(figsize=(1.35 * columns, 1.95 * rows), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, image, caption, right in zip(axes, images, captions, correct, strict=False):
-        _show(ax, image)
+        _show(ax, image, 1.3 * DPI)
         ax.set_title(caption, fontsize=9, color=RIGHT if right else WRONG)
     for ax in axes[len(images):]:
         ax.set_axis_off()
@@ -142,19 +142,22 @@ def class_grid(samples: Sequence[tuple[str, np.ndarray]]) -> Figure:
     figure = Figure(figsize=(2.0 + 0.95 * columns, 0.3 + 0.95 * len(samples)),
                     layout="constrained")
     ax = figure.subplots()
-    _show(ax, mosaic)
+    _show(ax, mosaic, 0.95 * DPI * len(samples))
     ax.set_yticks([row * (height + gap) + height / 2 for row in range(len(samples))],
                   [short(name) for name, _ in samples], fontsize=10)
     ax.tick_params(axis="y", length=0)
     return figure
 
 
-def _show(ax, image: np.ndarray) -> None:
-    """A uint8 (H, W, C) image without ticks or frame (pixels stay sharp when enlarged)."""
+def _show(ax, image: np.ndarray, shown_height: float) -> None:
+    """A uint8 (H, W, C) image drawn about ``shown_height`` pixels tall, without ticks or
+    frame. Enlarged images keep sharp pixels (the model sees pixels, not a blur); shrunk
+    ones are smoothed so they do not alias."""
+    interpolation = "nearest" if image.shape[0] <= shown_height else "antialiased"
     if image.shape[-1] == 1:
-        ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255)
+        ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255, interpolation=interpolation)
     else:
-        ax.imshow(image)
+        ax.imshow(image, interpolation=interpolation)
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
