@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..train.rundir import RunLog, write_text_atomically
+from ..atomic import write_text_atomically
+from ..train.rundir import RunLog
 from .document import render
 from .gather import gather
 

@@ -10,9 +10,7 @@ the previous one, so at every instant the file at ``path`` is a complete checkpo
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from ..atomic import atomic_file
 from ..errors import CnnkitError
 
 FORMAT = "cnnkit-checkpoint"
@@ -94,39 +93,9 @@ def write_checkpoint(path: Path, state: dict) -> None:
     tensors: dict[str, torch.Tensor] = {}
     document = json.dumps({"format": FORMAT, "state": pack(state, "s", tensors)}).encode()
     blob = save_tensors(tensors)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
-            zf.writestr("state.json", document)
-            zf.writestr("tensors.safetensors", blob)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    with atomic_file(path) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("state.json", document)
+        archive.writestr("tensors.safetensors", blob)
 
 
 def read_checkpoint(path: Path) -> dict:

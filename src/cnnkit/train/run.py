@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..atomic import write_text_atomically
 from ..data import ImageDataset, load_splits
 from ..errors import CnnkitError, ConfigError, LayerShapeError, ShapeError
 from ..seeding import set_seed
@@ -32,7 +33,6 @@ from .rundir import (
     default_run_name,
     new_run_dir,
     write_history_csv,
-    write_text_atomically,
 )
 
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
+
+from ..atomic import write_text_atomically
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
                    "epoch_seconds", "images_per_second", "data_wait_seconds")
@@ -52,18 +52,6 @@ def default_run_name(model: str, data: str) -> str:
                 return name[: -len(suffix)]
         return name
     return f"{stem(model)}-{stem(data)}"
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file and rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_history_csv(path: Path, rows: list[dict]) -> None:
