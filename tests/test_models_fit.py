@@ -165,3 +165,21 @@ def test_tutorial_network_trains_on_a_real_slice(mini):
     model.fit(train, epochs=2, verbose=0)
     _, accuracy = model.evaluate(test, verbose=0)
     assert accuracy > 0.7
+
+
+def test_from_logits_loss_on_a_linear_output_matches_the_fused_softmax(mini):
+    """Keras's two spellings of the same model train identically: a softmax output with
+    the probability loss, or a linear output with from_logits=True."""
+    from cnnkit.keras import losses
+
+    train, _ = mini
+    results = []
+    for activation, loss in (("softmax", "sparse_categorical_crossentropy"),
+                             (None, losses.SparseCategoricalCrossentropy(from_logits=True))):
+        utils.set_random_seed(4)
+        model = models.Sequential([layers.Input((28, 28, 1)), layers.Flatten(),
+                                   layers.Dense(10, activation=activation)])
+        model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+        history = model.fit(train.images[:256], train.labels[:256], epochs=2, verbose=0)
+        results.append(history.history["loss"])
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)

@@ -177,7 +177,7 @@ class Sequential:
                               hint="call model.compile(optimizer='adam', "
                                    "loss='sparse_categorical_crossentropy', "
                                    "metrics=['accuracy']) first")
-        return Task(self.loss, self.metrics, self._fuses_output())
+        return Task(self.loss, self.metrics, self.loss.from_logits or self._fuses_output())
 
     def _source(self, x, y, what: str, sample_weight=None) -> ArraySource:
         images = as_images(x, what)
