@@ -67,15 +67,16 @@ def default_layer(model) -> str:
 
 
 def _target_layer(model, layer: str | None) -> str:
+    """``layer``, checked to output maps before the classifier, or the default."""
     if layer is None:
         return default_layer(model)
-    model.get_layer(layer)
-    names, shapes = model.net.names, model.net.shapes
-    if len(shapes[names.index(layer)]) != 3 or names.index(layer) >= len(names) - 1:
+    model.get_layer(layer)  # an unknown name raises, listing the layers
+    index = model.net.names.index(layer)
+    shape = model.net.shapes[index]
+    if len(shape) != 3 or index == len(model.net.names) - 1:
         raise LayerError(f"Grad-CAM needs a layer with (height, width, channels) output "
-                         f"before the classifier; {layer!r} outputs "
-                         f"{shapes[names.index(layer)]}", hint=f"the default is "
-                                                               f"{default_layer(model)!r}")
+                         f"before the classifier; {layer!r} outputs {shape}",
+                         hint=f"the default is {default_layer(model)!r}")
     return layer
 
 
