@@ -1,6 +1,6 @@
 """Look inside the TensorFlow CIFAR-10 tutorial CNN after training it on real CIFAR-10.
 
-    python examples/explain_cifar.py [--data ../shared/data] [--epochs 10] [--out explain-cifar]
+    python examples/explain_cifar.py [--data ../shared/data] [--epochs 6] [--out explain-cifar]
 
 Trains the tutorial CNN (122,570 parameters) on the 50,000 CIFAR-10 training JPEGs with
 Keras's defaults (Adam, batch 32), saves it as OUT/model.keras, then writes, for the first
@@ -85,7 +85,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path,
                         default=Path(os.environ.get("CNNKIT_DATA", "../shared/data")))
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1: on a busy 2-core machine two OpenMP "
                              "threads wait on each other and train ~10x slower)")
