@@ -151,12 +151,10 @@ def gradcam_figure(image: np.ndarray, result: GradCam,
                    class_names: list[str] | None = None) -> Figure:
     """The uint8 image, its Grad-CAM overlay and its saliency map side by side, titled with
     the predicted class, its probability and the class explained."""
-    def name(index: int) -> str:
-        return class_names[index] if class_names else str(index)
-
+    names = class_names or [str(i) for i in range(len(result.probabilities))]
     predicted = int(np.argmax(result.probabilities))
-    title = (f"predicted {name(predicted)} ({result.probabilities[predicted]:.0%}); "
-             f"explaining {name(result.class_index)} "
+    title = (f"predicted {names[predicted]} ({result.probabilities[predicted]:.0%}); "
+             f"explaining {names[result.class_index]} "
              f"({result.probabilities[result.class_index]:.0%})")
     return panels([Panel(np.asarray(image), "image"),
                    Panel(overlay(image, result.heatmap), f"Grad-CAM on {result.layer}"),
