@@ -144,3 +144,15 @@ def test_params(capsys):
     assert "this model: 122,570 parameters" in out
     assert "88,502,400" in out
     assert out.rstrip().endswith("(3,072 + 1) x 1,000 = 3,073,000 weights")
+
+
+def test_conv_scales_a_large_photo_down_and_refuses_a_non_image(images, tmp_path, capsys):
+    large = tmp_path / "large.png"
+    Image.open(images["rgb"]).resize((600, 400)).save(large)
+    assert cli.main(["explain", "conv", str(large), "--kernel", "blur",
+                     "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().out.startswith("image: 171x256x3\n")
+    notes = tmp_path / "notes.png"
+    notes.write_text("not a picture")
+    assert cli.main(["explain", "conv", str(notes), "--kernel", "blur"]) == 3
+    assert "not_an_image" in capsys.readouterr().err
