@@ -118,6 +118,17 @@ def test_models_without_conv_layers_or_with_a_bad_layer_say_so():
         gradcam(model, np.zeros((28, 28, 1), np.uint8), layer=model.layers[5].name)
 
 
+def test_a_model_that_outputs_logits_gets_probabilities():
+    model = Sequential([L.Input((12, 12, 3)), L.Conv2D(4, 3, activation="relu"), L.Flatten(),
+                        L.Dense(5)])
+    image = np.random.default_rng(1).integers(0, 256, (12, 12, 3)).astype(np.uint8)
+    logits = model.predict(image[None], verbose=0)[0]
+    result = gradcam(model, image)
+    np.testing.assert_allclose(result.probabilities, np.exp(logits) / np.exp(logits).sum(),
+                               rtol=1e-5)
+    assert result.class_index == int(logits.argmax())
+
+
 def test_single_sigmoid_unit_explains_two_classes():
     model = Sequential([L.Input((12, 12, 3)), L.Conv2D(4, 3, activation="relu"), L.Flatten(),
                         L.Dense(1, activation="sigmoid")])

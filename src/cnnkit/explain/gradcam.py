@@ -43,7 +43,7 @@ class GradCam:
     heatmap: np.ndarray  # float32 (H, W) in [0, 1] at the image's size
     saliency: np.ndarray  # float32 (H, W) in [0, 1]
     class_index: int  # the class explained
-    probabilities: np.ndarray  # the model's output for the image, one value per class
+    probabilities: np.ndarray  # the model's probabilities for the image, one per class
     layer: str  # the layer whose maps Grad-CAM weighted
 
 
@@ -81,9 +81,13 @@ def _target_layer(model, layer: str | None) -> str:
 
 
 def _class_scores(model, logits: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
-    """One score per class (a single sigmoid unit ``z`` gives ``[-z, z]``) and the model's
-    output probabilities, one per class."""
-    output = activations.get(model.layers[-1].activation)(logits.detach())[0].numpy()
+    """One score per class (a single unit ``z`` gives ``[-z, z]``) and the probabilities,
+    one per class: the model's softmax or sigmoid, or one applied to its logits when the
+    last layer has no activation (a model trained with ``from_logits=True``)."""
+    activation = model.layers[-1].activation
+    if activation in (None, "linear"):
+        activation = "sigmoid" if logits.shape[1] == 1 else "softmax"
+    output = activations.get(activation)(logits.detach())[0].numpy()
     if logits.shape[1] == 1:
         return torch.cat([-logits, logits], dim=1)[0], np.array([1.0 - output[0], output[0]])
     return logits[0], output
