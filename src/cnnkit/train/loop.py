@@ -84,6 +84,9 @@ class TrainerHook:
     def after_epoch(self, trainer: Trainer) -> None:
         """Called after an epoch's callbacks, with the state pointing at the next epoch."""
 
+    def after_training(self, trainer: Trainer) -> None:
+        """Called once when ``fit`` ends, normally or not."""
+
 
 class Trainer:
     """Runs epochs of training and validation for one model.
@@ -95,11 +98,16 @@ class Trainer:
     """
 
     def __init__(self, model, task: Task, precision: str = "fp32", hooks=(), augment=None,
-                 schedule=None, order=None):
+                 schedule=None, order=None, tune_threads: bool = True):
         self.model = model
         self.task = task
         self.precision = precision
         self.hooks: list[TrainerHook] = list(hooks)
+        if (tune_threads and torch.get_num_threads() > 1
+                and not torch.are_deterministic_algorithms_enabled()):
+            from .threads import ThreadTuner
+
+            self.hooks.append(ThreadTuner(torch.get_num_threads()))
         self.augment = augment
         self.schedule = schedule
         self.order = order
@@ -191,6 +199,15 @@ class Trainer:
         self.steps_per_epoch = -(-len(train) // batch_size)
         if not resume:
             callbacks.on_train_begin()
+        try:
+            self._epochs(train, val, epochs, batch_size, shuffle, callbacks, verbose, resume)
+        finally:
+            for hook in self.hooks:
+                hook.after_training(self)
+        callbacks.on_train_end()
+        return self.history
+
+    def _epochs(self, train, val, epochs, batch_size, shuffle, callbacks, verbose, resume):
         first_epoch = self.state.epoch
         for epoch in range(first_epoch, epochs):
             if not (resume and epoch == first_epoch):
@@ -205,8 +222,6 @@ class Trainer:
                 hook.after_epoch(self)
             if self.model.stop_training:
                 break
-        callbacks.on_train_end()
-        return self.history
 
     def _run_epoch(self, train, val, epochs, batch_size, shuffle, callbacks, verbose):
         state = self.state

@@ -282,7 +282,7 @@ def _trainer_options(config: RunConfig, data: RunData) -> tuple[dict, list, dict
     from .balance import balanced_order, class_weights
     from .schedules import make_schedule, parse_schedule, plateau_callback
 
-    options: dict = {}
+    options: dict = {"tune_threads": config.threads is None}
     callbacks: list = []
     shape = data.train.image_shape
     options["augment"] = parse_augment(config.augment, shape)

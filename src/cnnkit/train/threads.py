@@ -1,0 +1,74 @@
+"""Use one thread when the other cores are busy, all of them when they are free.
+
+torch's OpenMP threads wait for each other many times per step. When another process holds
+one of the cores, every wait can last a scheduler time slice, and a step on two threads
+takes 10 to 70 times longer than on an idle machine; one thread is then far faster. The
+tuner times a few ordinary training steps with each setting, keeps the faster, and checks
+again every minute, so a run adapts when the machine gets busy or quiet. No step is wasted:
+the timed steps are normal training steps.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+from .loop import TrainerHook
+
+WARMUP_STEPS = 3  # oneDNN builds its kernels during the first steps of each setting
+PROBE_STEPS = 6
+RECHECK_SECONDS = 60.0
+
+
+class ThreadTuner(TrainerHook):
+    """Alternate between ``max_threads`` and one thread; keep the faster setting."""
+
+    def __init__(self, max_threads: int, recheck_seconds: float = RECHECK_SECONDS):
+        self.max_threads = max_threads
+        self.recheck_seconds = recheck_seconds
+        self.candidates = [max_threads, 1]
+        self.timings: dict[int, list[float]] = {}
+        self.probing = 0  # index into candidates while probing, -1 once decided
+        self.skip = WARMUP_STEPS
+        self.decided_at = 0.0
+        self.last = time.perf_counter()
+        torch.set_num_threads(self.candidates[0])
+
+    def after_step(self, trainer) -> None:
+        now = time.perf_counter()
+        seconds, self.last = now - self.last, now
+        if self.probing < 0:
+            if now - self.decided_at > self.recheck_seconds:
+                self._start_probe()
+            return
+        if self.skip > 0:
+            self.skip -= 1
+            return
+        threads = self.candidates[self.probing]
+        self.timings.setdefault(threads, []).append(seconds)
+        if len(self.timings[threads]) < PROBE_STEPS:
+            return
+        self.probing += 1
+        if self.probing < len(self.candidates):
+            torch.set_num_threads(self.candidates[self.probing])
+            self.skip = 1
+            return
+        best = min(self.timings, key=lambda t: statistics.median(self.timings[t]))
+        torch.set_num_threads(best)
+        self.probing, self.decided_at = -1, now
+
+    def _start_probe(self) -> None:
+        self.timings = {}
+        self.probing = 0
+        self.skip = 1
+        torch.set_num_threads(self.candidates[0])
+
+    def after_training(self, trainer) -> None:
+        torch.set_num_threads(self.max_threads)
+
+    @property
+    def threads(self) -> int:
+        """The thread count in use now."""
+        return torch.get_num_threads()
