@@ -15,10 +15,15 @@ from pathlib import Path
 from typing import IO
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once, at import: changing the umask later, even briefly, would race with other
+# threads creating files.
+_UMASK = _read_umask()
 
 
 def fsync_dir(directory: Path) -> None:
@@ -43,7 +48,7 @@ def atomic_file(path: Path, mode: str = "wb") -> Iterator[IO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -23,6 +23,7 @@ from .data.sources import Member, is_archive, scan_folder
 from .data.tree import _scan_archive
 from .errors import ConfigError, DataError, ShapeError
 from .models import Sequential
+from .models.probabilities import class_probabilities
 
 # Listing entries that are not images someone asked about: never reported.
 IGNORED = frozenset({"directory", "hidden"})
@@ -118,11 +119,7 @@ def _predict_chunk(model: Sequential, chunk: list[Member], out_path: Path, slots
     predicted = {}
     if good:
         outputs = model.predict(images, batch_size=batch_size, verbose=0)
-        predicted = dict(zip(good, _as_classes(outputs), strict=True))
+        predicted = dict(zip(good, class_probabilities(model, outputs), strict=True))
     for i, member in enumerate(chunk):
         yield member.display, failed[i] if i in failed else predicted[i]
 
-
-def _as_classes(outputs: np.ndarray) -> np.ndarray:
-    """One probability per class: a single sigmoid unit ``p`` becomes ``[1 - p, p]``."""
-    return np.concatenate([1.0 - outputs, outputs], axis=1) if outputs.shape[1] == 1 else outputs

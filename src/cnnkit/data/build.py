@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .cache import write_manifest
+from .cache import read_entry, write_manifest
 from .dataset import ImageDataset
 from .engine import Probed, compact, decode_into, target_shape
 from .report import LoadReport
@@ -112,3 +112,19 @@ def datasets_from_entry(manifest: dict, arrays: dict[str, np.ndarray], name: str
             list(manifest["class_names"]), manifest["paths"][start:stop],
             f"{name}:{split}", report, np.asarray(arrays["sizes"][start:stop]), modes[start:stop])
     return result
+
+
+def datasets_from_scratch(scratch: Path, digest: str, name: str, keep_in_memory: bool
+                          ) -> dict[str, ImageDataset]:
+    """The datasets just built in ``scratch``; copied into memory when the scratch folder
+    is about to be deleted (caching off)."""
+    found = read_entry(scratch, digest)
+    if found is None:
+        raise DataError(f"the images of {name} were decoded but could not be read back from "
+                        f"{scratch}", hint="check the free disk space of the cache folder "
+                                           "($CNNKIT_CACHE, default ~/.cache/cnnkit)")
+    datasets = datasets_from_entry(*found, name=name)
+    if keep_in_memory:
+        for dataset in datasets.values():
+            dataset.images = np.array(dataset.images)
+    return datasets

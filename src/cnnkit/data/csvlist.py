@@ -21,10 +21,8 @@ import re
 import stat
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import DataError
-from .build import Labelled, build_entry, datasets_from_entry
+from .build import Labelled, build_entry, datasets_from_entry, datasets_from_scratch
 from .cache import building, entry_dir, fingerprint_digest, read_entry
 from .dataset import ImageDataset
 from .decode import has_image_extension
@@ -74,14 +72,9 @@ def load_csv(path: Path, image_size=None, channels: int | None = None, strict: b
                     progress, None, prune_classes=not classes,
                     extra={"digest": digest, "source": str(path.resolve()), "kind": "csv",
                            "options": options, "files": files})
-        found = read_entry(scratch, digest)
-        assert found is not None
-        datasets = datasets_from_entry(*found, name=path.name)
-        if directory is None:  # the scratch folder goes away: keep the pixels in memory
-            for dataset in datasets.values():
-                dataset.images = np.array(dataset.images)
+        datasets = datasets_from_scratch(scratch, digest, path.name, directory is None)
     if directory is not None and (found := read_entry(directory, digest)):
-        datasets = datasets_from_entry(*found, name=path.name)
+        datasets = datasets_from_entry(*found, name=path.name)  # the published entry
     return datasets
 
 

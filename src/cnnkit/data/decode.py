@@ -113,7 +113,8 @@ def _to_8bit(image: Image.Image) -> Image.Image:
     if array.dtype == np.float32 or array.dtype == np.float64:
         scaled = np.clip(array * (255.0 if array.max(initial=0) <= 1.0 else 1.0), 0, 255)
     else:
-        scaled = array.astype(np.int64) // 257 if array.max(initial=0) > 255 else array
+        scaled = np.clip(array.astype(np.int64) // 257 if array.max(initial=0) > 255 else array,
+                         0, 255)
     return Image.fromarray(np.asarray(scaled, dtype=np.uint8), mode="L")
 
 

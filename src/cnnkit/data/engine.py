@@ -134,7 +134,7 @@ def compact(path: Path, keep: np.ndarray) -> None:
     """Rewrite the ``.npy`` at ``path`` with only the rows in ``keep``, block by block."""
     if keep.all():
         return
-    source = np.load(path, mmap_mode="r")
+    source = np.load(path, mmap_mode="r", allow_pickle=False)
     tmp = path.with_suffix(".compact.npy")
     target = np.lib.format.open_memmap(tmp, mode="w+", dtype=source.dtype,
                                        shape=(int(keep.sum()), *source.shape[1:]))

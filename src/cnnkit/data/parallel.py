@@ -55,7 +55,7 @@ def probe_chunk(payloads: list[Payload]) -> list[Header | Problem]:
 def decode_chunk(out_path: str, shape: tuple[int, int, int], slots: list[int],
                  payloads: list[Payload]) -> list[Problem | None]:
     """Decode images into rows ``slots`` of the ``.npy`` file at ``out_path``."""
-    out = np.load(out_path, mmap_mode="r+")
+    out = np.load(out_path, mmap_mode="r+", allow_pickle=False)
     height, width, channels = shape
     results: list[Problem | None] = []
     for slot, payload in zip(slots, payloads, strict=True):

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import DataError
-from .build import Labelled, build_entry, datasets_from_entry
+from .build import Labelled, build_entry, datasets_from_entry, datasets_from_scratch
 from .cache import building, entry_dir, fingerprint_digest, read_entry
 from .dataset import ImageDataset
 from .decode import has_image_extension
@@ -67,24 +67,11 @@ def load_tree(path: Path, image_size=None, channels: int | None = None, strict: 
                     progress, restream, prune_classes=True,
                     extra={"digest": digest, "source": str(path.resolve()), "kind": kind,
                            "options": options, "files": files})
-        found = read_entry(scratch, digest)
-        assert found is not None
-        datasets = datasets_from_entry(*found, name=path.name)
-        if directory is None:  # scratch is deleted on exit: take the arrays into memory
-            datasets = {k: _in_memory(d) for k, d in datasets.items()}
-    if directory is not None:  # read back from the published entry, not the scratch folder
-        found = read_entry(directory, digest)
-        if found is not None:
-            datasets = datasets_from_entry(*found, name=path.name)
+        datasets = datasets_from_scratch(scratch, digest, path.name, directory is None)
+    if directory is not None and (found := read_entry(directory, digest)):
+        datasets = datasets_from_entry(*found, name=path.name)  # the published entry
     _check_classes(datasets, path, min_classes)
     return datasets
-
-
-def _in_memory(dataset: ImageDataset) -> ImageDataset:
-    import numpy as np
-
-    dataset.images = np.array(dataset.images)
-    return dataset
 
 
 def _archive_kind(path: Path) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import ShapeError
+from ..models.probabilities import binary_columns
 from .calibration import Calibration
 from .result import Evaluation
 from .worst import WorstExamples
@@ -68,8 +69,8 @@ class Accumulator:
         labels = np.asarray(labels).reshape(-1).astype(np.int64)
         probabilities = np.asarray(probabilities, dtype=np.float64)
         n = len(self.class_names)
-        if probabilities.ndim == 2 and probabilities.shape[1] == 1 and n == 2:
-            probabilities = np.concatenate([1.0 - probabilities, probabilities], axis=1)
+        if n == 2:
+            probabilities = binary_columns(probabilities)
         if probabilities.ndim != 2 or probabilities.shape != (len(labels), n):
             raise ShapeError(
                 f"probabilities have shape {probabilities.shape}; expected "

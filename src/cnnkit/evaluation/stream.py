@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from ..data.dataset import ImageDataset
 from ..data.progress import progress_bar
+from ..models.probabilities import class_probabilities
 from .accumulate import Accumulator
 from .classes import align_classes
 from .result import Evaluation
@@ -33,7 +34,8 @@ def evaluate_model(model, dataset: ImageDataset, batch_size: int = 256, progress
     with progress_bar(len(dataset), "evaluating", progress) as bar:
         for start in range(0, len(dataset), batch_size):
             stop = min(start + batch_size, len(dataset))
-            probabilities = model.predict(dataset.images[start:stop], batch_size=batch_size)
+            probabilities = class_probabilities(
+                model, model.predict(dataset.images[start:stop], batch_size=batch_size))
             paths = None if dataset.paths is None else dataset.paths[start:stop]
             accumulator.update(dataset.labels[start:stop], probabilities, paths)
             bar.update(stop - start)

@@ -19,6 +19,8 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from PIL import Image
 
+from ..atomic import atomic_file
+
 TILE_INCHES = 0.9
 GAP = 1  # white pixels between tiles
 PANEL_INCHES = 3.0
@@ -122,8 +124,8 @@ def to_uint8(values: np.ndarray) -> tuple[np.ndarray, str]:
 def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     """Write ``fig`` as a PNG (making its folder) and return the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
+    with atomic_file(path) as handle:
+        fig.savefig(handle, format="png", bbox_inches="tight")
     return path
 
 
@@ -131,7 +133,7 @@ def save_image(pixels: np.ndarray, path: str | os.PathLike) -> Path:
     """Write uint8 ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)`` pixels as a PNG, pixel for
     pixel, and return the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     image = pixels[..., 0] if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels
-    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(path)
+    with atomic_file(path) as handle:
+        Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(handle, format="PNG")
     return path

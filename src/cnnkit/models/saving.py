@@ -131,7 +131,15 @@ def _fsync_tree(target: Path) -> None:
             os.fsync(f.fileno())
 
 
+def _recover(path: Path) -> Path:
+    """``save`` renames a model folder it replaces to ``.NAME.old-PID`` for an instant; if a
+    crash hit that instant, that copy is whole: use it."""
+    olds = sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    return olds[-1] if olds else path
+
+
 def _read_parts(path: Path) -> tuple[dict, bytes]:
+    path = path if path.exists() else _recover(path)
     if not path.exists():
         raise ModelFileError(f"model {path} does not exist",
                              hint="give the folder or .keras file written by model.save() or "

@@ -122,6 +122,8 @@ class Sequential:
         if not self._layers:
             raise LayerError(f"model {self.name!r} has no layers")
         self.net = Network(self._layers, self._input_shape, self._fuses_output())
+        if self.optimizer is not None:
+            self.optimizer.torch_optimizer = None  # new weights need a new optimizer
 
     def _fuses_output(self) -> bool:
         return bool(self.loss is not None and self._layers
@@ -158,6 +160,7 @@ class Sequential:
             raise ConfigError("compile() needs a loss",
                               hint="e.g. loss='sparse_categorical_crossentropy'")
         self.optimizer = optimizer_lib.get(optimizer)
+        self.optimizer.torch_optimizer = None  # built for this model's weights at fit()
         self.loss = loss_lib.get(loss)
         self.metrics = [metric_lib.get(m) for m in (metrics or [])]
         if self.net is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..atomic import write_text_atomically
+from ..atomic import write_bytes_atomically, write_text_atomically
 from ..train.rundir import RunLog
 from .document import render
 from .gather import gather
@@ -29,7 +29,7 @@ def write_report(run_dir, data=None, progress: bool = True) -> Path:
     folder.mkdir(exist_ok=True)
     written = set()
     for plot in (plot for section in sections for plot in section.plots):
-        (folder / f"{plot.name}.png").write_bytes(plot.png)
+        write_bytes_atomically(folder / f"{plot.name}.png", plot.png)
         written.add(f"{plot.name}.png")
     for stale in folder.glob("*.png"):  # plots of an earlier report this one has no data for
         if stale.name not in written:

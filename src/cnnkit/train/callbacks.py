@@ -76,7 +76,11 @@ class _Monitor(Callback):
         self.monitor = monitor
         self.mode = mode
         self.min_delta = abs(min_delta)
-        self.best = math.inf if mode == "min" else -math.inf
+        self.reset_best()
+
+    def reset_best(self) -> None:
+        """Forget the best value seen (each ``fit`` starts afresh, as in Keras)."""
+        self.best = math.inf if self.mode == "min" else -math.inf
 
     def _improved(self, value: float, reference: float | None = None) -> bool:
         reference = self.best if reference is None else reference
@@ -123,8 +127,11 @@ class EarlyStopping(_Monitor):
         self.best_weights = None
 
     def on_train_begin(self, logs=None):
+        self.reset_best()
         self.wait = 0
         self.stopped_epoch = 0
+        self.best_epoch = 0
+        self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._value(logs)
@@ -174,6 +181,11 @@ class ReduceLROnPlateau(_Monitor):
         super().__init__(monitor, mode, min_delta)
         self.factor, self.patience, self.verbose = factor, patience, verbose
         self.cooldown, self.min_lr = cooldown, min_lr
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def on_train_begin(self, logs=None):
+        self.reset_best()
         self.wait = 0
         self.cooldown_counter = 0
 

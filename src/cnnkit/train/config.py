@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from ..atomic import write_text_atomically
 from ..errors import ConfigError
 from ..naming import did_you_mean
 
@@ -78,7 +79,7 @@ class RunConfig:
 
     def save(self, path: Path) -> None:
         """Write ``config.yaml``."""
-        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        write_text_atomically(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "config") -> RunConfig:

@@ -15,7 +15,7 @@ import torch
 
 from ..errors import TrainingError
 from .batches import ArraySource, WaitTimer
-from .checkpoint import rng_states, set_rng_states
+from .checkpoint import CheckpointError, rng_states, set_rng_states
 from .history import History
 from .losses import Loss
 from .metrics import Metric
@@ -134,8 +134,14 @@ class Trainer:
         self.history = History.from_dict(state["history"])
         self.model.load_snapshot(state["weights"])
         self.model.optimizer.torch_optimizer.load_state_dict(state["optimizer"])
-        for callback, saved in zip(self.callbacks.callbacks if self.callbacks else [],
-                                   state["callbacks"], strict=False):
+        callbacks = self.callbacks.callbacks if self.callbacks else []
+        if len(callbacks) != len(state["callbacks"]):
+            raise CheckpointError(
+                f"the checkpoint holds the state of {len(state['callbacks'])} callback(s) but "
+                f"this run has {len(callbacks)}",
+                hint="resume with the same callbacks (the same early-stopping and schedule "
+                     "settings) the run started with")
+        for callback, saved in zip(callbacks, state["callbacks"], strict=True):
             callback.load_state_dict(saved)
         set_rng_states(state["rng"])
 
@@ -156,6 +162,8 @@ class Trainer:
         loss = self.task.loss(output, y, self.task.on_logits, w)
         value = float(loss.detach())
         if not np.isfinite(value):
+            if self._terminates_on_nan():
+                return value  # TerminateOnNaN stops the run after this batch, as in Keras
             raise TrainingError(
                 f"the loss became {value} at epoch {self.state.epoch + 1}, batch "
                 f"{self.state.step + 1}; training stopped and the model keeps the weights "
@@ -177,6 +185,12 @@ class Trainer:
         self.state.loss_sum += value * n
         self.state.seen += n
         return value
+
+    def _terminates_on_nan(self) -> bool:
+        from .callbacks import TerminateOnNaN
+
+        return any(isinstance(c, TerminateOnNaN)
+                   for c in (self.callbacks.callbacks if self.callbacks else []))
 
     def _clip(self, optimizer) -> None:
         params = [p for p in self.model.net.parameters() if p.grad is not None]

@@ -280,7 +280,7 @@ def _trainer_options(config: RunConfig, data: RunData) -> tuple[dict, list, dict
     """Trainer plug-ins (augment, schedule, order), extra callbacks and class weights."""
     from .augment import parse_augment
     from .balance import balanced_order, class_weights
-    from .schedules import make_schedule, parse_schedule, plateau_callback
+    from .schedules import is_plateau, make_schedule, parse_schedule, plateau_callback
 
     options: dict = {"tune_threads": config.threads is None}
     callbacks: list = []
@@ -290,7 +290,7 @@ def _trainer_options(config: RunConfig, data: RunData) -> tuple[dict, list, dict
     name, schedule_options = parse_schedule(config.schedule)
     base_lr = config.lr or get_optimizer(config.optimizer).learning_rate
     options["schedule"] = make_schedule(name, base_lr, config.epochs, steps, **schedule_options)
-    if name in ("plateau", "reduce-on-plateau"):
+    if is_plateau(name):
         callbacks.append(plateau_callback(schedule_options))
     if config.balanced_sampling:
         labels, n_classes = data.train.labels, data.train.num_classes
