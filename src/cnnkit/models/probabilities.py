@@ -17,10 +17,12 @@ def class_probabilities(model, outputs: np.ndarray) -> np.ndarray:
 
     A model whose last layer has no softmax or sigmoid (trained with ``from_logits=True``)
     outputs logits, as Keras's does: they go through a softmax (a sigmoid for one unit)
-    here. A single sigmoid unit gives two columns.
+    here. A single sigmoid unit gives two columns. Anything else with a ``predict`` (no
+    ``layers``) is taken to output probabilities.
     """
     outputs = np.asarray(outputs, dtype=np.float64)
-    if model.layers and model.layers[-1].activation in (None, "linear"):
+    layers = getattr(model, "layers", None)
+    if layers and layers[-1].activation in (None, "linear"):
         if outputs.shape[1] == 1:
             outputs = 1.0 / (1.0 + np.exp(-outputs))
         else:
