@@ -100,3 +100,12 @@ def test_training_continues_from_a_saved_model(tmp_path):
     before = json.loads((first / "metrics.json").read_text())["test_loss"]
     after = json.loads((second / "metrics.json").read_text())["test_loss"]
     assert after < before  # the second run started from the first run's weights
+
+
+def test_demo_trains_on_the_embedded_data_and_writes_its_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--epochs", "1", "--quiet", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    accuracy = float(printed.split("test accuracy:")[1].split()[0])
+    assert 0.5 < accuracy <= 1.0  # one epoch on 4,500 real images: well above chance (0.1)
+    assert (out / "report.html").is_file() and (out / "model" / "best").is_dir()
