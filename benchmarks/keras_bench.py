@@ -10,10 +10,10 @@ Commands (``op`` and its fields):
 - ``load``: ``name``, ``images``, ``labels`` (``.npy`` paths of uint8 NHWC images and
   int labels). The images are scaled to float32 in [0, 1] once, here, outside any timing,
   as the Keras tutorials do (``x / 255.0``): the most favourable input for Keras.
-- ``train``: ``name``, ``batch``, ``warmup_batches``. The first call per (name, batch)
-  builds and compiles the model (Keras defaults, so ``jit_compile="auto"``) and warms it
-  up with one ``fit`` on ``warmup_batches`` batches; each call answers ``img_s`` of one
-  ``fit(epochs=1, verbose=0)`` over all the loaded images.
+- ``train``: ``name``, ``batch``, ``count``, ``warmup_batches``. The first call per
+  (name, batch) builds and compiles the model (Keras defaults, so ``jit_compile="auto"``)
+  and warms it up with one ``fit`` on ``warmup_batches`` batches; each call answers
+  ``img_s`` of one ``fit(epochs=1, verbose=0)`` over the first ``count`` loaded images.
 - ``predict``: ``name``, ``method`` (``predict`` or ``predict_on_batch``), ``batch``,
   ``count``: img/s over ``count`` images in batches of ``batch``.
 - ``latency``: ``name``, ``method``, ``calls``: median ms of one-image calls.
@@ -88,9 +88,9 @@ class Worker:
                            np.load(labels))
         return {"images": len(self.data[name][0])}
 
-    def train(self, name: str, batch: int, warmup_batches: int) -> dict:
-        """img/s of one ``fit`` epoch over the loaded images."""
-        x, y = self.data[name]
+    def train(self, name: str, batch: int, count: int, warmup_batches: int) -> dict:
+        """img/s of one ``fit`` epoch over the first ``count`` loaded images."""
+        x, y = (array[:count] for array in self.data[name])
         if (name, batch) not in self.trained:
             model = compiled(name)
             warm = warmup_batches * batch

@@ -78,9 +78,10 @@ class KerasWorker:
         """Give the worker a sample (see Sample.save_npy)."""
         self.call("load", name=name, **npy_paths)
 
-    def train_images_per_second(self, name: str, batch: int, warmup_batches: int) -> float:
-        """img/s of one Keras ``fit`` epoch over the loaded sample."""
-        return self.call("train", name=name, batch=batch,
+    def train_images_per_second(self, name: str, batch: int, count: int,
+                                warmup_batches: int) -> float:
+        """img/s of one Keras ``fit`` epoch over the first ``count`` images of the sample."""
+        return self.call("train", name=name, batch=batch, count=count,
                          warmup_batches=warmup_batches)["img_s"]
 
     def predict_images_per_second(self, name: str, method: str, batch: int,

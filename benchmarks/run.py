@@ -89,7 +89,8 @@ def train_part(settings: dict, samples: dict[str, Sample], keras: KerasWorker,
             jobs = {
                 "cnnkit": CnnkitFit(workload, sample, batch, warm).images_per_second,
                 "torch": TorchLoop(name, sample, batch, warm).images_per_second,
-                "keras": lambda n=name, b=batch: keras.train_images_per_second(n, b, warm),
+                "keras": lambda n=name, b=batch, s=sample:
+                    keras.train_images_per_second(n, b, len(s.images), warm),
                 "peak": peak,
             }
             jobs["keras"]()  # Keras's warm-up: the first call builds, traces and fits once
@@ -196,7 +197,8 @@ def main() -> None:
                         help=f"interleaved rounds (default {FULL['repeats']}, quick "
                              f"{QUICK['repeats']})")
     parser.add_argument("--images", type=int, default=None,
-                        help=f"training images per repeat (default {FULL['images']})")
+                        help=f"training images per measurement (default {FULL['images']}; a "
+                             "multiple of 128 keeps every batch full)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for torch and TensorFlow alike (default: each library's "
                              "own choice, all cores); 1 keeps a busy machine's numbers steadier")

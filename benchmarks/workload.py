@@ -50,12 +50,13 @@ class Sample:
 
 
 def load_sample(workload: Workload, data_dir: Path, count: int) -> Sample:
-    """A seeded random sample of ``count`` training images (decoded once into cnnkit's
-    cache, read from it afterwards)."""
+    """A seeded random sample of ``count`` training images, in random order, so that any
+    first part of it is a random sample too (decoded once into cnnkit's cache, read from it
+    afterwards)."""
     train = load_splits(data_dir / workload.dataset, progress=False)["train"]
     if count > len(train):
         raise ValueError(f"{workload.dataset} has {len(train)} training images, "
                          f"{count} were asked for")
-    index = np.sort(np.random.default_rng(0).permutation(len(train))[:count])
+    index = np.random.default_rng(0).permutation(len(train))[:count]
     return Sample(np.ascontiguousarray(train.images[index]),
                   np.asarray(train.labels[index], dtype=np.int64))
