@@ -1,7 +1,8 @@
 """The speed benchmark suite (``make bench``): cnnkit against a plain PyTorch loop and Keras.
 
     .venv/bin/python benchmarks/run.py [--quick] [--only train|infer|tta|peak ...]
-                                       [--repeats 5] [--out benchmarks/results/NAME.json]
+                                       [--repeats 5] [--images 6400] [--threads N]
+                                       [--out benchmarks/results/NAME.json]
 
 Parts (all by default):
 
