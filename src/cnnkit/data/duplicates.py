@@ -33,20 +33,24 @@ def image_digests(images: np.ndarray) -> list[bytes]:
     return digests
 
 
+def _collect(matches, examples: int) -> Duplicates:
+    """Count ``(earlier index, index, digest)`` matches, keeping a few as example pairs."""
+    found = Duplicates()
+    digests: set[bytes] = set()
+    for earlier, index, digest in matches:
+        found.count += 1
+        digests.add(digest)
+        if len(found.pairs) < examples:
+            found.pairs.append((earlier, index))
+    found.groups = len(digests)
+    return found
+
+
 def duplicates_within(digests: list[bytes], examples: int = 5) -> Duplicates:
     """Images that repeat an earlier image of the same list."""
     first: dict[bytes, int] = {}
-    repeated: set[bytes] = set()
-    found = Duplicates()
-    for index, digest in enumerate(digests):
-        earlier = first.setdefault(digest, index)
-        if earlier != index:
-            found.count += 1
-            repeated.add(digest)
-            if len(found.pairs) < examples:
-                found.pairs.append((earlier, index))
-    found.groups = len(repeated)
-    return found
+    matches = ((first.setdefault(d, i), i, d) for i, d in enumerate(digests))
+    return _collect(((e, i, d) for e, i, d in matches if e != i), examples)
 
 
 def duplicates_across(earlier: list[bytes], later: list[bytes], examples: int = 5
@@ -56,14 +60,4 @@ def duplicates_across(earlier: list[bytes], later: list[bytes], examples: int = 
     first: dict[bytes, int] = {}
     for index, digest in enumerate(earlier):
         first.setdefault(digest, index)
-    shared: set[bytes] = set()
-    found = Duplicates()
-    for index, digest in enumerate(later):
-        match = first.get(digest)
-        if match is not None:
-            found.count += 1
-            shared.add(digest)
-            if len(found.pairs) < examples:
-                found.pairs.append((match, index))
-    found.groups = len(shared)
-    return found
+    return _collect(((first[d], i, d) for i, d in enumerate(later) if d in first), examples)
