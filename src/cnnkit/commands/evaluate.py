@@ -6,7 +6,7 @@ import argparse
 import json
 
 from .data import SOURCE_HELP
-from .options import add_quiet, positive_int
+from .options import add_quiet, add_saved_model, positive_int
 
 EXAMPLES = """examples:
   cnnkit evaluate model.keras --data fashion-mnist
@@ -25,8 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "calibration error). Images are decoded to the model's input size and\n"
                     "channels; the data's classes are matched to the model's by name.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", metavar="MODEL",
-                        help="a saved model: a folder with model.json, or a .keras file")
+    add_saved_model(parser)
     parser.add_argument("--data", required=True, metavar="PATH|NAME", help=SOURCE_HELP)
     parser.add_argument("--split", default="test",
                         help="the split to evaluate on: train, val or test (default test)")

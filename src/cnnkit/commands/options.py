@@ -44,3 +44,9 @@ def positive_int(text: str) -> int:
     if len(dims) != 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return dims[0]
+
+
+def add_saved_model(parser: argparse.ArgumentParser) -> None:
+    """The positional ``MODEL`` argument of commands that need a trained model."""
+    parser.add_argument("model", metavar="MODEL",
+                        help="a saved model: a folder with model.json, or a .keras file")

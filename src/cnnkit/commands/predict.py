@@ -7,7 +7,7 @@ import csv
 import json
 import sys
 
-from .options import add_quiet
+from .options import add_quiet, add_saved_model
 
 EXAMPLES = """examples:
   cnnkit predict runs/small-cnn-photos/model/best cat.jpg
@@ -36,8 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "Files that cannot be read are named on stderr and counted; the rest are "
                     "predicted.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", metavar="MODEL",
-                        help="a saved model: a folder with model.json, or a .keras file")
+    add_saved_model(parser)
     parser.add_argument("source", metavar="IMAGE|DIR|ARCHIVE",
                         help="an image file, a folder of images or an archive of them")
     parser.add_argument("--top-k", type=top_k, default=3, metavar="K",
