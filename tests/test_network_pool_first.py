@@ -1,0 +1,57 @@
+"""ReLU after max pooling (models/network.py) equals ReLU before it, values and gradients."""
+
+import pytest
+import torch
+
+from cnnkit import data, layers as L, zoo
+from cnnkit.models import Sequential
+from cnnkit.train.batches import Preprocess, to_tensor
+
+
+def real_batch(count: int = 32, rgb: bool = False) -> torch.Tensor:
+    images = data.load("fashion-mnist-mini").images[:count]
+    if rgb:  # three different channels from three different images
+        images = data.load("fashion-mnist-mini").images[:3 * count]
+        images = images.reshape(count, 3, 28, 28).transpose(0, 2, 3, 1)
+    return to_tensor(images.copy(), Preprocess())
+
+
+def layer_by_layer(net, x):
+    return net.features(x, {net.names[-1]})[net.names[-1]]
+
+
+def outputs_and_grads(net, x, forward):
+    net.zero_grad(set_to_none=True)
+    out = forward(x)
+    (out * torch.linspace(-1, 1, out.shape[-1])).sum().backward()
+    return out.detach(), {n: p.grad.clone() for n, p in net.named_parameters()}
+
+
+@pytest.mark.parametrize("model, rgb", [
+    (zoo.tutorial_mnist((28, 28, 1), 10), False),
+    (zoo.tutorial_cifar10((28, 28, 3), 10), True),
+    (Sequential([L.Input((28, 28, 1)), L.Conv2D(8, 3, padding="same", activation="relu"),
+                 L.MaxPooling2D(3, strides=2, padding="same"), L.Flatten(), L.Dense(10)]),
+     False),
+])
+def test_pool_first_is_exact_for_values_and_gradients(model, rgb):
+    model.build()
+    net = model.net.train()
+    assert len(net.pool_first) >= 1
+    x = real_batch(rgb=rgb)
+    fast, fast_grads = outputs_and_grads(net, x, net)
+    slow, slow_grads = outputs_and_grads(net, x, lambda t: layer_by_layer(net, t))
+    assert torch.equal(fast, slow)
+    assert fast_grads.keys() == slow_grads.keys()
+    for name, grad in fast_grads.items():
+        assert torch.allclose(grad, slow_grads[name], rtol=1e-5, atol=1e-7), name
+
+
+def test_pool_first_applies_only_to_relu_straight_into_max_pooling():
+    model = Sequential([L.Input((28, 28, 1)),
+                        L.Conv2D(4, 3, activation="relu", name="a"), L.MaxPooling2D(2, name="p1"),
+                        L.Conv2D(4, 3, activation="sigmoid", name="b"), L.MaxPooling2D(2, name="p2"),
+                        L.Conv2D(4, 3, activation="relu", name="c"),
+                        L.AveragePooling2D(1, name="p3"), L.Flatten(), L.Dense(3)])
+    model.build()
+    assert model.net.pool_first == {"a": "p1"}
