@@ -56,12 +56,14 @@ def _infer(results: dict) -> str:
         rows.append([row["model"],
                      *(f"{row['img_s'][c]['median']:,.0f}" for c in INFER_CONTENDERS),
                      f"{row['ratios']['cnnkit/best keras']:.2f}x",
-                     *(f"{row['latency_ms'][c]['median']:.2f}" for c in INFER_CONTENDERS)])
+                     *(f"{row['latency_ms'][c]['median']:.2f}" for c in INFER_CONTENDERS),
+                     f"{row['compile_seconds']:.1f} s"])
     batch = results["infer"][0]["batch"]
-    return (f"Inference: img/s at batch {batch}; one image, median ms per call\n"
+    return (f"Inference: img/s at batch {batch}; one image, median ms per call; cnnkit with "
+            "jit_compile=True (torch.compile, compiled in the untimed warm-up)\n"
             + _table(["model", "cnnkit predict", "Keras predict", "Keras predict_on_batch",
                       "cnnkit/best Keras", "1 img cnnkit ms", "1 img Keras predict ms",
-                      "1 img Keras p_o_b ms"], rows))
+                      "1 img Keras p_o_b ms", "cnnkit warm-up incl. compile"], rows))
 
 
 def _tta(results: dict) -> str:

@@ -130,7 +130,7 @@ def infer_part(settings: dict, samples: dict[str, Sample], keras: KerasWorker) -
         best_keras = min(paired_ratio(throughput["cnnkit predict"], throughput[k])
                          for k in ("keras predict", "keras predict_on_batch"))
         rows.append({"model": name, "batch": PREDICT_BATCH, "images": count,
-                     "latency_calls": calls,
+                     "latency_calls": calls, "compile_seconds": predictor.compile_seconds,
                      "img_s": {c: summary(s) for c, s in throughput.items()},
                      "latency_ms": {c: summary(s) for c, s in latency.items()},
                      "ratios": {"cnnkit/best keras": best_keras}})

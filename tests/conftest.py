@@ -50,6 +50,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     cache = tmp_path_factory.mktemp("cnnkit-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CNNKIT_CACHE", str(cache))
+        patch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)  # predict's compile cache
         for name in list(os.environ):
             if name == "CNNKIT_DATA" or name.startswith("CNNKIT_DATASET_URL_"):
                 patch.delenv(name)

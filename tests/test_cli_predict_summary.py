@@ -191,3 +191,19 @@ def test_a_reader_that_goes_away_is_not_a_bug(tmp_path):
     process.stdout.close()  # like `| head` quitting, before cnnkit (still importing) writes
     _, err = process.communicate(timeout=120)
     assert (process.returncode, err) == (141, b"")
+
+
+@pytest.mark.parametrize("flag, compiles", [("--compile", 1), ("--no-compile", 0), (None, 0)])
+def test_compile_flag_reaches_predict(model_file, photos, capsys, monkeypatch, flag, compiles):
+    import torch
+
+    from cnnkit.models import inference
+
+    calls = []
+    monkeypatch.setattr(torch, "compile", lambda module, **_: calls.append(1) or module)
+    monkeypatch.setattr(inference, "COMPILE_MIN_BATCH", 3)
+    root, paths = photos
+    code, out, _ = run(capsys, "predict", model_file, str(root), "--batch-size", "3",
+                       *([flag] if flag else []))
+    assert code == 0 and len(out.splitlines()) == len(paths)
+    assert len(calls) == compiles

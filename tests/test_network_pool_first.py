@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from cnnkit import data, layers as L, zoo
+from cnnkit import data, zoo
+from cnnkit import layers as L
 from cnnkit.models import Sequential
 from cnnkit.train.batches import Preprocess, to_tensor
 
@@ -48,10 +49,11 @@ def test_pool_first_is_exact_for_values_and_gradients(model, rgb):
 
 
 def test_pool_first_applies_only_to_relu_straight_into_max_pooling():
-    model = Sequential([L.Input((28, 28, 1)),
-                        L.Conv2D(4, 3, activation="relu", name="a"), L.MaxPooling2D(2, name="p1"),
-                        L.Conv2D(4, 3, activation="sigmoid", name="b"), L.MaxPooling2D(2, name="p2"),
-                        L.Conv2D(4, 3, activation="relu", name="c"),
-                        L.AveragePooling2D(1, name="p3"), L.Flatten(), L.Dense(3)])
+    model = Sequential([
+        L.Input((28, 28, 1)),
+        L.Conv2D(4, 3, activation="relu", name="a"), L.MaxPooling2D(2, name="p1"),
+        L.Conv2D(4, 3, activation="sigmoid", name="b"), L.MaxPooling2D(2, name="p2"),
+        L.Conv2D(4, 3, activation="relu", name="c"),
+        L.AveragePooling2D(1, name="p3"), L.Flatten(), L.Dense(3)])
     model.build()
     assert model.net.pool_first == {"a": "p1"}

@@ -12,6 +12,8 @@ same), but the ReLU then touches a quarter of the values, in place.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 from torch import nn
 
@@ -23,7 +25,7 @@ def pool_first_pairs(names: list[str], ops: nn.ModuleDict, acts: nn.ModuleDict
                      ) -> dict[str, str]:
     """``{layer: next max-pooling layer}`` for each ReLU layer whose output only feeds a
     max pooling without activation, whose ReLU can therefore run after the pooling."""
-    return {a: b for a, b in zip(names, names[1:], strict=False)
+    return {a: b for a, b in pairwise(names)
             if type(acts[a]) is nn.ReLU and isinstance(ops[b], MaxPool2d)
             and isinstance(acts[b], nn.Identity)}
 

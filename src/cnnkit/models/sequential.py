@@ -12,11 +12,12 @@ from ..errors import ConfigError, LayerError, ShapeError
 from ..train import losses as loss_lib
 from ..train import metrics as metric_lib
 from ..train import optimizers as optimizer_lib
-from ..train.batches import ArraySource, Preprocess, to_tensor
+from ..train.batches import ArraySource, Preprocess
 from ..train.callbacks import CallbackList
 from ..train.history import History
 from ..train.loop import Task, Trainer, evaluate
 from ..train.progress import resolve_verbose
+from .inference import Inference, check_jit_compile
 from .inputs import as_images, as_targets, check_input_shape
 from .network import Network
 from .summary import format_shape, format_summary
@@ -45,6 +46,8 @@ class Sequential:
         self.precision = "fp32"
         self.stop_training = False
         self.history: History | None = None
+        self.jit_compile: bool | str = "auto"
+        self._inference: Inference | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -154,8 +157,12 @@ class Sequential:
         (print_fn or print)(text)
 
     # -- training ------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **_) -> None:
-        """Choose the optimizer, loss and metrics by Keras name or object."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, jit_compile="auto", **_
+                ) -> None:
+        """Choose the optimizer, loss and metrics by Keras name or object.
+
+        ``jit_compile`` says when ``predict()`` runs a ``torch.compile``d network: True,
+        False, or "auto" (after 50,000 predicted images); see models/inference.py."""
         if loss is None:
             raise ConfigError("compile() needs a loss",
                               hint="e.g. loss='sparse_categorical_crossentropy'")
@@ -163,6 +170,8 @@ class Sequential:
         self.optimizer.torch_optimizer = None  # built for this model's weights at fit()
         self.loss = loss_lib.get(loss)
         self.metrics = [metric_lib.get(m) for m in (metrics or [])]
+        self.jit_compile = check_jit_compile(jit_compile)
+        self._inference = None
         if self.net is not None:
             self._set_fusion()
 
@@ -173,6 +182,7 @@ class Sequential:
 
         self.net.acts[last.name] = activations.get(None if fused else last.activation)
         self.net.output_activation = activations.get(last.activation if fused else None)
+        self._inference = None
 
     def _task(self) -> Task:
         if self.loss is None or self.optimizer is None:
@@ -270,16 +280,12 @@ class Sequential:
         if self.net is None:
             self.build(images.shape[1:])
         check_input_shape(images, self._input_shape)
-        batch_size = int(batch_size or PREDICT_BATCH)
-        net = self.net.eval()
-        outputs = []
-        with torch.inference_mode():
-            for start in range(0, len(images), batch_size):
-                batch = to_tensor(images[start:start + batch_size], self.preprocess)
-                outputs.append(net.output_activation(net(batch).float()))
-        if not outputs:
+        if not len(images):
             return np.zeros((0, *self.net.shapes[-1]), dtype=np.float32)
-        result = torch.cat(outputs)
+        if self._inference is None or self._inference.net is not self.net:
+            self._inference = Inference(self.net)
+        result = self._inference.outputs(images, self.preprocess,
+                                         int(batch_size or PREDICT_BATCH), self.jit_compile)
         return (result.permute(0, 2, 3, 1) if result.dim() == 4 else result).numpy()
 
     def predict_on_batch(self, x) -> np.ndarray:

@@ -1,0 +1,107 @@
+"""What ``predict()`` runs: the network in inference mode, compiled by ``torch.compile``
+for big batches, with the compiled code kept on disk.
+
+``torch.compile`` (TorchInductor) fuses the pooling, ReLU and softmax around oneDNN's
+convolutions into generated C++ loops: 1.2 to 1.5x ``predict()`` img/s at batch 256 on the
+tutorial CNNs (docs/performance.md). Compiling costs 8 to 15 s per batch shape the first
+time and about 2 s once the compiled code is in the on-disk cache
+(``$CNNKIT_CACHE/torch-compile``, unless ``TORCHINDUCTOR_CACHE_DIR`` is set), so:
+
+- ``jit_compile=True`` (``model.compile(..., jit_compile=True)``, ``cnnkit predict
+  --compile``): full batches of at least ``COMPILE_MIN_BATCH`` images run compiled;
+- ``"auto"`` (the default, as in Keras): the same once this model has predicted
+  ``AUTO_COMPILE_IMAGES`` images in this process, where the compile has paid for itself;
+- ``False``: never.
+
+Small batches (one image) always run eagerly: a compiled call's guard checks cost more
+than they save there. The weights are graph inputs, not constants ("freezing" is off), so
+training after a prediction never leaves a stale compiled copy. If compiling fails (no C++
+compiler, say), a warning names the reason and prediction goes on eagerly.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import torch
+
+from ..data.cache import cache_root
+from ..errors import ConfigError
+from ..train.batches import Preprocess, to_tensor
+from .network import Network
+
+COMPILE_MIN_BATCH = 32
+AUTO_COMPILE_IMAGES = 50_000
+JIT_COMPILE_CHOICES = (True, False, "auto")
+
+
+def check_jit_compile(value) -> bool | str:
+    """``value`` if it is a valid ``jit_compile`` setting; a ConfigError otherwise."""
+    if not any(value is choice or value == choice for choice in JIT_COMPILE_CHOICES):
+        raise ConfigError(f"jit_compile={value!r} is not a valid setting",
+                          hint='use True, False or "auto"')
+    return value
+
+
+def use_compile_cache() -> None:
+    """Keep TorchInductor's compiled code under cnnkit's cache, unless the user chose a
+    place (``TORCHINDUCTOR_CACHE_DIR``)."""
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_root() / "torch-compile"))
+
+
+class Inference:
+    """Predicts with one network, compiling it when worth it (see the module docstring)."""
+
+    def __init__(self, net: Network):
+        self.net = net
+        self.predicted = 0
+        self.compiled = None  # None: not yet; False: compiling failed
+        self.proven = False  # one compiled call has succeeded
+
+    def outputs(self, images: np.ndarray, preprocess: Preprocess, batch_size: int,
+                jit_compile: bool | str = "auto") -> torch.Tensor:
+        """The network's outputs (after the output activation) for ``(N, H, W, C)``
+        images, in order, as one float32 tensor."""
+        net = self.net
+        if net.training:  # eval() walks every module: skip it when nothing changed
+            net.eval()
+        compile_now = self._wants_compiled(len(images), batch_size,
+                                           check_jit_compile(jit_compile))
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, len(images), batch_size):
+                batch = to_tensor(images[start:start + batch_size], preprocess)
+                full = compile_now and len(batch) == batch_size
+                result = self._forward(batch, compiled=full)
+                outputs.append(net.output_activation(result.float()))
+        self.predicted += len(images)
+        return torch.cat(outputs)
+
+    def _wants_compiled(self, count: int, batch_size: int, jit_compile: bool | str) -> bool:
+        if self.compiled is False or batch_size < COMPILE_MIN_BATCH or count < batch_size:
+            return False
+        if jit_compile == "auto":
+            return self.predicted + count >= AUTO_COMPILE_IMAGES
+        return bool(jit_compile)
+
+    def _forward(self, batch: torch.Tensor, compiled: bool) -> torch.Tensor:
+        if not compiled or self.compiled is False:
+            return self.net(batch)
+        if self.compiled is None:
+            use_compile_cache()
+            self.compiled = torch.compile(self.net, dynamic=False)
+        if self.proven:
+            return self.compiled(batch)
+        try:
+            result = self.compiled(batch)
+        except Exception as exc:  # any compiler failure means: run eagerly
+            reason = (str(exc).strip().splitlines() or [""])[0][:300]
+            warnings.warn(f"torch.compile could not compile the model ({type(exc).__name__}: "
+                          f"{reason}); predicting without it, at eager speed",
+                          RuntimeWarning, stacklevel=4)
+            self.compiled = False
+            return self.net(batch)
+        self.proven = True
+        return result
