@@ -24,7 +24,8 @@ class Clock:
 
 
 @pytest.fixture
-def restore_threads():
+def restore_threads(monkeypatch):
+    monkeypatch.setattr(tuner_module, "_last_decision", {})
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)
@@ -64,3 +65,17 @@ def test_it_checks_again_when_the_machine_changes(monkeypatch, restore_threads):
     clock.seconds_per_step = {2: 0.007, 1: 0.009}  # the other job finished
     used = _run(tuner, clock, 600)
     assert used[-50:] == [2] * 50
+
+
+def test_a_new_fit_within_the_minute_reuses_the_decision(monkeypatch, restore_threads):
+    clock = Clock({2: 0.5, 1: 0.09})
+    monkeypatch.setattr(tuner_module.time, "perf_counter", clock)
+    first = ThreadTuner(2, recheck_seconds=30.0)
+    _run(first, clock, 40)
+    first.after_training(None)
+    assert torch.get_num_threads() == 2
+    second = ThreadTuner(2, recheck_seconds=30.0)  # the next fit() call
+    assert _run(second, clock, 20) == [1] * 20  # no probing on two threads
+    clock.now += 60.0  # later than the recheck interval: probe again
+    third = ThreadTuner(2, recheck_seconds=30.0)
+    assert _run(third, clock, WARMUP_STEPS + PROBE_STEPS)[0] == 2

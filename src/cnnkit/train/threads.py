@@ -5,7 +5,8 @@ one of the cores, every wait can last a scheduler time slice, and a step on two 
 takes 10 to 70 times longer than on an idle machine; one thread is then far faster. The
 tuner times a few ordinary training steps with each setting, keeps the faster, and checks
 again every minute, so a run adapts when the machine gets busy or quiet. No step is wasted:
-the timed steps are normal training steps.
+the timed steps are normal training steps. The decision outlives one ``fit()``: a fit that
+starts within the minute (a loop of short fits, say) uses it instead of probing again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ WARMUP_STEPS = 3  # oneDNN builds its kernels during the first steps of each set
 PROBE_STEPS = 6
 RECHECK_SECONDS = 60.0
 
+_last_decision: dict[int, tuple[int, float]] = {}  # max threads -> (threads, decided at)
+
 
 class ThreadTuner(TrainerHook):
     """Alternate between ``max_threads`` and one thread; keep the faster setting."""
@@ -35,6 +38,10 @@ class ThreadTuner(TrainerHook):
         self.decided_at = 0.0
         self.last = time.perf_counter()
         torch.set_num_threads(self.candidates[0])
+        threads, decided_at = _last_decision.get(max_threads, (0, float("-inf")))
+        if self.last - decided_at <= recheck_seconds:
+            self.probing, self.decided_at = -1, decided_at
+            torch.set_num_threads(threads)
 
     def after_step(self, trainer) -> None:
         now = time.perf_counter()
@@ -58,6 +65,7 @@ class ThreadTuner(TrainerHook):
         best = min(self.timings, key=lambda t: statistics.median(self.timings[t]))
         torch.set_num_threads(best)
         self.probing, self.decided_at = -1, now
+        _last_decision[self.max_threads] = (best, now)
 
     def _start_probe(self) -> None:
         self.timings = {}
