@@ -46,9 +46,14 @@ def check_jit_compile(value) -> bool | str:
 
 
 def use_compile_cache() -> None:
-    """Keep TorchInductor's compiled code under cnnkit's cache, unless the user chose a
-    place (``TORCHINDUCTOR_CACHE_DIR``)."""
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_root() / "torch-compile"))
+    """Keep TorchInductor's compiled code under cnnkit's cache (which survives reboots,
+    unlike torch's default in /tmp), unless the user chose a place with
+    ``TORCHINDUCTOR_CACHE_DIR``. (torch writes its default there once it has used it.)"""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    chosen = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    if chosen is None or os.path.abspath(chosen) == os.path.abspath(default_cache_dir()):
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(cache_root() / "torch-compile")
 
 
 class Inference:
