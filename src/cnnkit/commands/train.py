@@ -81,8 +81,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      "a suffix is added if it exists)")
     run.add_argument("--overwrite", action="store_true", default=None,
                      help="replace an existing run directory instead of adding a suffix")
-    run.add_argument("--precision", choices=["fp32", "bf16"],
-                     help="bf16 autocast where the CPU has native bf16, else fp32 with a notice")
+    run.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                     help="auto (default): bf16 autocast where the CPU computes bf16 natively, "
+                          "else fp32; bf16 without native support falls back to fp32 with a "
+                          "notice")
     run.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     run.add_argument("--seed", type=int, help="random seed (default 0)")
     run.add_argument("--deterministic", action="store_true", default=None,

@@ -43,7 +43,7 @@ class Sequential:
         self.optimizer: optimizer_lib.Optimizer | None = None
         self.preprocess = Preprocess()
         self.class_names: list[str] | None = None
-        self.precision = "fp32"
+        self.precision = "auto"  # bf16 autocast where the CPU has native bf16 (fit/evaluate)
         self.stop_training = False
         self.history: History | None = None
         self.jit_compile: bool | str = "auto"

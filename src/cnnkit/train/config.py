@@ -15,6 +15,7 @@ import yaml
 from ..atomic import write_text_atomically
 from ..errors import ConfigError
 from ..naming import did_you_mean
+from .precision import PRECISIONS
 
 
 @dataclass
@@ -41,7 +42,7 @@ class RunConfig:
     augment: str | list | dict | None = "none"
     early_stopping: int | None = None
     image_size: int | list | None = None
-    precision: str = "fp32"
+    precision: str = "auto"
     threads: int | None = None
     seed: int = 0
     deterministic: bool = False
@@ -65,7 +66,7 @@ class RunConfig:
                   (0.0 <= self.val_split < 1.0, "val split must be in [0, 1)"),
                   (0.0 < self.fraction <= 1.0, "fraction must be in (0, 1]"),
                   (0.0 <= self.label_smoothing < 1.0, "label smoothing must be in [0, 1)"),
-                  (self.precision in ("fp32", "bf16"), "precision must be fp32 or bf16"),
+                  (self.precision in PRECISIONS, "precision must be auto, fp32 or bf16"),
                   (self.lr is None or self.lr > 0, "learning rate must be positive"),
                   (self.checkpoint_minutes > 0, "checkpoint minutes must be positive")]
         for ok, message in checks:

@@ -19,6 +19,7 @@ from .checkpoint import CheckpointError, rng_states, set_rng_states
 from .history import History
 from .losses import Loss
 from .metrics import Metric
+from .precision import autocast_precision
 from .progress import EpochProgress
 
 
@@ -101,7 +102,7 @@ class Trainer:
                  schedule=None, order=None, tune_threads: bool = True):
         self.model = model
         self.task = task
-        self.precision = precision
+        self.precision = autocast_precision(precision)
         self.hooks: list[TrainerHook] = list(hooks)
         if (tune_threads and torch.get_num_threads() > 1
                 and not torch.are_deterministic_algorithms_enabled()):
@@ -277,8 +278,9 @@ class Trainer:
 
 
 def evaluate(net: torch.nn.Module, source: ArraySource, task: Task, batch_size: int,
-             precision: str = "fp32") -> dict[str, float]:
+             precision: str = "auto") -> dict[str, float]:
     """Loss and metrics of ``net`` over ``source``, exact over all samples."""
+    precision = autocast_precision(precision)
     net.eval()
     loss_sum, seen = 0.0, 0
     correct = dict.fromkeys((m.name for m in task.metrics), 0.0)
