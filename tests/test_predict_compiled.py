@@ -3,6 +3,7 @@ weights after training, an on-disk cache, a warning and eager fallback when comp
 fails, and compiling only when it pays (jit_compile True / "auto" / False)."""
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +28,15 @@ def images() -> np.ndarray:
     return data.load("fashion-mnist-mini").images[:200]
 
 
+@pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
+                    reason="no C++ compiler here: torch.compile cannot build its kernels "
+                           "(predict falls back to eager, tested below)")
 def test_compiled_predict_equals_eager_and_follows_new_weights(images, _isolated_cache):
     compiled, eager = fashion_model(True), fashion_model(False)
     eager.set_weights(compiled.get_weights())
     got = compiled.predict(images, batch_size=64)  # 3 compiled batches and 8 eager images
-    assert compiled._inference.proven
+    assert compiled._inference.compiled not in (None, False)
+    assert compiled._inference.compiled_size == 64
     np.testing.assert_allclose(got, eager.predict(images, batch_size=64), atol=1e-5)
     cache = Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
     assert cache.is_relative_to(_isolated_cache) and any(cache.rglob("*.py"))
@@ -56,6 +61,7 @@ class Recorder:
 
 @pytest.mark.parametrize("setting, counts, expected", [
     (True, [1, 64], 1),      # one image stays eager; a full batch compiles
+    (True, [64, 96, 64], 1),  # one compiled batch size: the 96 runs eagerly
     (False, [64, 64], 0),
     ("auto", [64, 64], 0),   # below AUTO_COMPILE_IMAGES in total
     ("auto", [64, 128], 1),  # the total reaches it
@@ -66,7 +72,7 @@ def test_when_predict_compiles(monkeypatch, images, setting, counts, expected):
     monkeypatch.setattr(inference, "AUTO_COMPILE_IMAGES", 192)
     model = fashion_model(setting)
     for count in counts:
-        model.predict(images[:count], batch_size=64)
+        model.predict(images[:count], batch_size=count if count > 64 else 64)
     assert recorder.calls == expected
 
 
@@ -87,7 +93,7 @@ def test_a_compiler_failure_warns_and_predicts_eagerly(monkeypatch, images):
     model.predict(images[:128], batch_size=64)  # no second attempt, no second warning
 
 
-@pytest.mark.parametrize("bad", ["yes", 1.5, None])
+@pytest.mark.parametrize("bad", ["yes", 1.5, None, 1, 0])
 def test_bad_jit_compile_setting(bad):
     with pytest.raises(ConfigError, match="jit_compile"):
         fashion_model(bad)

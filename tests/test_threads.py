@@ -75,7 +75,8 @@ def test_a_new_fit_within_the_minute_reuses_the_decision(monkeypatch, restore_th
     first.after_training(None)
     assert torch.get_num_threads() == 2
     second = ThreadTuner(2, recheck_seconds=30.0)  # the next fit() call
-    assert _run(second, clock, 20) == [1] * 20  # no probing on two threads
+    assert torch.get_num_threads() == 2  # until its first step: a failing fit keeps both
+    assert _run(second, clock, 20) == [2] + [1] * 19  # then no probing on two threads
     clock.now += 60.0  # later than the recheck interval: probe again
     third = ThreadTuner(2, recheck_seconds=30.0)
     assert _run(third, clock, WARMUP_STEPS + PROBE_STEPS)[0] == 2

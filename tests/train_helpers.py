@@ -10,10 +10,13 @@ from pathlib import Path
 
 from safetensors.numpy import load_file
 
-# A small CNN with Dropout, so the resume tests also cover the dropout random stream.
+# A small CNN with Dropout, so the resume tests also cover the dropout random stream. The
+# second convolution has 8 input channels: its weights are channels_last in memory, unlike
+# the checkpoint's copy of the optimizer state (a layout the fused optimizers must get back).
 SPEC = """\
 - Conv2D: {filters: 8, kernel_size: 3, activation: relu}
 - MaxPooling2D: {pool_size: 2}
+- Conv2D: {filters: 8, kernel_size: 3, activation: relu}
 - Flatten
 - Dropout: {rate: 0.3}
 - Dense: {units: auto, activation: softmax}

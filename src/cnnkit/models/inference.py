@@ -34,12 +34,12 @@ from .network import Network
 
 COMPILE_MIN_BATCH = 32
 AUTO_COMPILE_IMAGES = 50_000
-JIT_COMPILE_CHOICES = (True, False, "auto")
+MODELS_PER_PROCESS = 64
 
 
 def check_jit_compile(value) -> bool | str:
     """``value`` if it is a valid ``jit_compile`` setting; a ConfigError otherwise."""
-    if not any(value is choice or value == choice for choice in JIT_COMPILE_CHOICES):
+    if not (isinstance(value, bool) or value == "auto"):
         raise ConfigError(f"jit_compile={value!r} is not a valid setting",
                           hint='use True, False or "auto"')
     return value
@@ -57,13 +57,21 @@ def use_compile_cache() -> None:
 
 
 class Inference:
-    """Predicts with one network, compiling it when worth it (see the module docstring)."""
+    """Predicts with one network, compiling it when worth it (see the module docstring).
+
+    Only one batch size runs compiled: the first full batch compiled fixes it, and other
+    sizes (``predict_on_batch`` on varied inputs, say) run eagerly instead of each paying a
+    compile. The compiled code of every model lives on ``Network.forward``, whose dynamo
+    cache holds ``recompile_limit`` entries (8 by default): it is raised to
+    ``MODELS_PER_PROCESS`` so that many compiled models in one process (a server) all stay
+    compiled.
+    """
 
     def __init__(self, net: Network):
         self.net = net
         self.predicted = 0
         self.compiled = None  # None: not yet; False: compiling failed
-        self.proven = False  # one compiled call has succeeded
+        self.compiled_size: int | None = None
 
     def outputs(self, images: np.ndarray, preprocess: Preprocess, batch_size: int,
                 jit_compile: bool | str = "auto") -> torch.Tensor:
@@ -85,7 +93,8 @@ class Inference:
         return torch.cat(outputs)
 
     def _wants_compiled(self, count: int, batch_size: int, jit_compile: bool | str) -> bool:
-        if self.compiled is False or batch_size < COMPILE_MIN_BATCH or count < batch_size:
+        if (self.compiled is False or batch_size < COMPILE_MIN_BATCH or count < batch_size
+                or self.compiled_size not in (None, batch_size)):
             return False
         if jit_compile == "auto":
             return self.predicted + count >= AUTO_COMPILE_IMAGES
@@ -96,17 +105,16 @@ class Inference:
             return self.net(batch)
         if self.compiled is None:
             use_compile_cache()
+            dynamo = torch._dynamo.config
+            dynamo.recompile_limit = max(dynamo.recompile_limit, MODELS_PER_PROCESS)
             self.compiled = torch.compile(self.net, dynamic=False)
-        if self.proven:
-            return self.compiled(batch)
+            self.compiled_size = len(batch)
         try:
-            result = self.compiled(batch)
-        except Exception as exc:  # any compiler failure means: run eagerly
+            return self.compiled(batch)
+        except Exception as exc:  # any compiler failure means: run eagerly from now on
             reason = (str(exc).strip().splitlines() or [""])[0][:300]
             warnings.warn(f"torch.compile could not compile the model ({type(exc).__name__}: "
                           f"{reason}); predicting without it, at eager speed",
                           RuntimeWarning, stacklevel=4)
             self.compiled = False
             return self.net(batch)
-        self.proven = True
-        return result

@@ -43,7 +43,7 @@ class Sequential:
         self.optimizer: optimizer_lib.Optimizer | None = None
         self.preprocess = Preprocess()
         self.class_names: list[str] | None = None
-        self.precision = "auto"  # bf16 autocast where the CPU has native bf16 (fit/evaluate)
+        self.precision = "auto"  # fit(): bf16 autocast where the CPU has native bf16
         self.stop_training = False
         self.history: History | None = None
         self.jit_compile: bool | str = "auto"
@@ -267,7 +267,7 @@ class Sequential:
         task = self._task()
         source = self._source(x, y, "x", None if sample_weight is None
                               else np.asarray(sample_weight, dtype=np.float32))
-        logs = evaluate(self.net, source, task, int(batch_size or PREDICT_BATCH), self.precision)
+        logs = evaluate(self.net, source, task, int(batch_size or PREDICT_BATCH))
         if return_dict:
             return logs
         values = [logs["loss"], *(logs[m.name] for m in self.metrics)]

@@ -127,6 +127,7 @@ class Trainer:
             "callbacks": [c.state_dict() for c in (self.callbacks.callbacks
                                                    if self.callbacks else [])],
             "rng": rng_states(),
+            "precision": self.precision,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -134,7 +135,7 @@ class Trainer:
         self.state = LoopState(**state["loop"])
         self.history = History.from_dict(state["history"])
         self.model.load_snapshot(state["weights"])
-        self.model.optimizer.torch_optimizer.load_state_dict(state["optimizer"])
+        self.model.optimizer.load_state(state["optimizer"])
         callbacks = self.callbacks.callbacks if self.callbacks else []
         if len(callbacks) != len(state["callbacks"]):
             raise CheckpointError(
@@ -212,9 +213,9 @@ class Trainer:
         self.model.stop_training = False
         self.callbacks = callbacks
         self.steps_per_epoch = -(-len(train) // batch_size)
-        if not resume:
-            callbacks.on_train_begin()
         try:
+            if not resume:
+                callbacks.on_train_begin()
             self._epochs(train, val, epochs, batch_size, shuffle, callbacks, verbose, resume)
         finally:
             for hook in self.hooks:
@@ -274,18 +275,18 @@ class Trainer:
 
     def evaluate(self, source: ArraySource, batch_size: int) -> dict[str, float]:
         """Loss and metrics over ``source`` in inference mode."""
-        return evaluate(self.model.net, source, self.task, batch_size, self.precision)
+        return evaluate(self.model.net, source, self.task, batch_size)
 
 
-def evaluate(net: torch.nn.Module, source: ArraySource, task: Task, batch_size: int,
-             precision: str = "auto") -> dict[str, float]:
-    """Loss and metrics of ``net`` over ``source``, exact over all samples."""
-    precision = autocast_precision(precision)
+def evaluate(net: torch.nn.Module, source: ArraySource, task: Task, batch_size: int
+             ) -> dict[str, float]:
+    """Loss and metrics of ``net`` over ``source``, exact over all samples, in fp32 (bf16
+    autocast is for training steps only, so validation, ``evaluate()`` and ``predict()``
+    always agree)."""
     net.eval()
     loss_sum, seen = 0.0, 0
     correct = dict.fromkeys((m.name for m in task.metrics), 0.0)
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
-                                                enabled=precision == "bf16"):
+    with torch.inference_mode():
         for x, y, w in source.batches(None, batch_size):
             output = net(x).float()
             loss_sum += float(task.loss(output, y, task.on_logits, w)) * len(x)

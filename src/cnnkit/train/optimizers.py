@@ -57,6 +57,21 @@ class Optimizer:
         self.torch_optimizer = self._make(params, self._learning_rate)
         return self.torch_optimizer
 
+    def load_state(self, state: dict) -> None:
+        """Load a torch optimizer state (from a checkpoint) into the built optimizer.
+
+        Checkpoints store tensors contiguous, while convolution weights are channels_last;
+        the fused kernels walk a weight and its moment buffers in one memory order, so each
+        buffer gets its weight's layout back (otherwise moments land on the wrong weights).
+        """
+        optimizer = self.torch_optimizer
+        optimizer.load_state_dict(state)
+        for weight, buffers in optimizer.state.items():
+            for key, value in buffers.items():
+                if (torch.is_tensor(value) and value.shape == weight.shape
+                        and value.stride() != weight.stride()):
+                    buffers[key] = torch.empty_like(weight, dtype=value.dtype).copy_(value)
+
     def _make(self, params, lr: float) -> torch.optim.Optimizer:
         o = self.options
         decay = o.get("weight_decay") or 0.0

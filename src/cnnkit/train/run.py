@@ -238,6 +238,8 @@ def _execute(directory: Path, config: RunConfig, log: RunLog, quiet: bool,
         shape = model.input_shape[1:]
         data = load_run_data(config, image_size=shape[:2], channels=shape[2],
                              classes=model.class_names, quiet=quiet)
+    if checkpoint is not None and config.precision == "auto":
+        precision = checkpoint.get("precision", precision)  # as the run began, on any CPU
     model.precision = precision
     _log_start(log, data, model, config, precision)
     callbacks = []

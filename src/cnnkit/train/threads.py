@@ -38,14 +38,17 @@ class ThreadTuner(TrainerHook):
         self.decided_at = 0.0
         self.last = time.perf_counter()
         torch.set_num_threads(self.candidates[0])
+        self.reused = 0  # a recent decision, applied from the first step on
         threads, decided_at = _last_decision.get(max_threads, (0, float("-inf")))
         if self.last - decided_at <= recheck_seconds:
-            self.probing, self.decided_at = -1, decided_at
-            torch.set_num_threads(threads)
+            self.probing, self.decided_at, self.reused = -1, decided_at, threads
 
     def after_step(self, trainer) -> None:
         now = time.perf_counter()
         seconds, self.last = now - self.last, now
+        if self.reused:  # only now: a fit that fails before its first step keeps all cores
+            torch.set_num_threads(self.reused)
+            self.reused = 0
         if self.probing < 0:
             if now - self.decided_at > self.recheck_seconds:
                 self._start_probe()
