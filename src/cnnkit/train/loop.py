@@ -19,6 +19,7 @@ from .checkpoint import CheckpointError, rng_states, set_rng_states
 from .history import History
 from .losses import Loss
 from .metrics import Metric
+from .micro_batches import couples_samples, pieces
 from .precision import autocast_precision
 from .progress import EpochProgress
 
@@ -113,6 +114,7 @@ class Trainer:
         self.schedule = schedule
         self.order = order
         self.steps_per_epoch = 0
+        self._whole_batches = couples_samples(model.net)  # batch norm: no pieces
         self.callbacks = None
         self.state = LoopState()
         self.history = History()
@@ -152,41 +154,50 @@ class Trainer:
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> float:
-        """One optimizer step; returns the batch loss."""
+        """One optimizer step (over cache-sized pieces of the batch, see
+        train/micro_batches.py); returns the batch loss."""
         net, optimizer = self.model.net, self.model.optimizer
         if self.schedule is not None:
             optimizer.learning_rate = self.schedule(
                 self.state.epoch * self.steps_per_epoch + self.state.step)
         if self.augment is not None:
             x = self.augment(x)
-        with self._autocast():
-            output = net(x)
-        loss = self.task.loss(output, y, self.task.on_logits, w)
-        value = float(loss.detach())
-        if not np.isfinite(value):
-            if self._terminates_on_nan():
-                return value  # TerminateOnNaN stops the run after this batch, as in Keras
-            raise TrainingError(
-                f"the loss became {value} at epoch {self.state.epoch + 1}, batch "
-                f"{self.state.step + 1}; training stopped and the model keeps the weights "
-                "from before this batch",
-                hint="lower the learning rate (e.g. by 10x), check the inputs for NaN or "
-                     "infinite values, or clip gradients (clipnorm=1.0)")
         torch_optimizer = optimizer.torch_optimizer
         torch_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        value, scored = 0.0, []
+        for xs, ys, ws, share in pieces(x, y, w, whole=self._whole_batches):
+            with self._autocast():
+                output = net(xs)
+            loss = self.task.loss(output, ys, self.task.on_logits, ws)
+            value += float(loss.detach()) * share
+            if not np.isfinite(value):
+                return self._stop_on_nan(value)
+            (loss * share).backward()
+            scored.append((output.detach(), ys))
         self._clip(optimizer)
         torch_optimizer.step()
-        n = len(x)
         with torch.no_grad():
-            scored = self.task.outputs_for_metrics(output.detach())
-            for metric in self.task.metrics:
-                c = float(metric.correct(scored, y, self.task.loss.binary,
-                                         self.task.loss.sparse_labels))
-                self.state.correct[metric.name] = self.state.correct.get(metric.name, 0.0) + c
-        self.state.loss_sum += value * n
-        self.state.seen += n
+            for output, ys in scored:
+                outputs = self.task.outputs_for_metrics(output)
+                for metric in self.task.metrics:
+                    c = float(metric.correct(outputs, ys, self.task.loss.binary,
+                                             self.task.loss.sparse_labels))
+                    self.state.correct[metric.name] = (
+                        self.state.correct.get(metric.name, 0.0) + c)
+        self.state.loss_sum += value * len(x)
+        self.state.seen += len(x)
         return value
+
+    def _stop_on_nan(self, value: float) -> float:
+        """A non-finite loss: no optimizer step; stop as TerminateOnNaN says, or raise."""
+        if self._terminates_on_nan():
+            return value  # TerminateOnNaN stops the run after this batch, as in Keras
+        raise TrainingError(
+            f"the loss became {value} at epoch {self.state.epoch + 1}, batch "
+            f"{self.state.step + 1}; training stopped and the model keeps the weights "
+            "from before this batch",
+            hint="lower the learning rate (e.g. by 10x), check the inputs for NaN or "
+                 "infinite values, or clip gradients (clipnorm=1.0)")
 
     def _terminates_on_nan(self) -> bool:
         from .callbacks import TerminateOnNaN

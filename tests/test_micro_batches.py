@@ -1,0 +1,60 @@
+"""Large batches train as pieces (train/micro_batches.py) with the whole batch's gradient."""
+
+import numpy as np
+import pytest
+import torch
+
+from cnnkit import data, zoo
+from cnnkit.train import micro_batches
+from cnnkit.train.micro_batches import pieces
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    dataset = data.load("fashion-mnist-mini")
+    return dataset.images[:256], dataset.labels[:256]
+
+
+def trained(build, fashion, micro_batch, monkeypatch, **fit):
+    monkeypatch.setattr(micro_batches, "MICRO_BATCH", micro_batch)
+    torch.manual_seed(0)
+    model = build()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    x, y = fashion
+    history = model.fit(x, y, batch_size=128, epochs=2, shuffle=False, verbose=0, **fit)
+    return model.get_weights(), history.history
+
+
+@pytest.mark.parametrize("fit", [{}, {"sample_weight": np.linspace(0.5, 1.5, 256)}])
+def test_pieces_give_the_whole_batch_gradient(fashion, monkeypatch, fit):
+    build = lambda: zoo.tutorial_mnist((28, 28, 1), 10)  # noqa: E731
+    whole, whole_logs = trained(build, fashion, 10_000, monkeypatch, **fit)
+    split, split_logs = trained(build, fashion, 32, monkeypatch, **fit)
+    assert len(whole) == len(split)
+    changed = [not np.array_equal(a, b) for a, b in zip(whole, split, strict=True)]
+    assert any(changed)  # the pieces really ran: rounding differs
+    for a, b in zip(whole, split, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(whole_logs[key], split_logs[key], rtol=1e-5)
+
+
+def test_batch_norm_networks_train_on_whole_batches(fashion, monkeypatch):
+    build = lambda: zoo.small_cnn((28, 28, 1), 10, width=4)  # noqa: E731
+    whole, _ = trained(build, fashion, 10_000, monkeypatch)
+    split, _ = trained(build, fashion, 32, monkeypatch)
+    for a, b in zip(whole, split, strict=True):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("n, sizes", [(128, [32] * 4), (100, [32, 32, 32, 4]), (32, [32]),
+                                      (7, [7])])
+def test_piece_sizes_and_shares(n, sizes):
+    x, y, w = torch.zeros(n, 1, 2, 2), torch.arange(n), torch.ones(n)
+    got = list(pieces(x, y, w, whole=False))
+    assert [len(p[0]) for p in got] == sizes
+    assert [len(p[2]) for p in got] == sizes
+    assert sum(p[3] for p in got) == pytest.approx(1.0)
+    assert torch.equal(torch.cat([p[1] for p in got]), y)
+    assert [len(p[0]) for p in pieces(x, y, None, whole=True)] == [n]
