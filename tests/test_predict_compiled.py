@@ -4,6 +4,7 @@ fails, and compiling only when it pays (jit_compile True / "auto" / False)."""
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -77,8 +78,11 @@ def test_when_predict_compiles(monkeypatch, images, setting, counts, expected):
 
 
 def test_a_compiler_failure_warns_and_predicts_eagerly(monkeypatch, images):
+    attempts = []
+
     def broken(module, **_):
         def run(_batch):
+            attempts.append(1)
             raise RuntimeError("InvalidCxxCompiler: no working C++ compiler found\nmore")
         return run
 
@@ -90,7 +94,11 @@ def test_a_compiler_failure_warns_and_predicts_eagerly(monkeypatch, images):
     eager.set_weights(model.get_weights())
     np.testing.assert_allclose(got, eager.predict(images[:128], batch_size=64), atol=1e-6)
     assert model._inference.compiled is False
-    model.predict(images[:128], batch_size=64)  # no second attempt, no second warning
+    with warnings.catch_warnings(record=True) as later:
+        warnings.simplefilter("always")
+        model.predict(images[:128], batch_size=64)
+    assert attempts == [1]  # no second attempt ...
+    assert not [w for w in later if issubclass(w.category, RuntimeWarning)]  # ... or warning
 
 
 @pytest.mark.parametrize("bad", ["yes", 1.5, None, 1, 0])
