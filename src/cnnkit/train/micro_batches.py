@@ -5,8 +5,9 @@ zero-filled gradient, ReLU, bias) to be cheap. At batch 128 they no longer do: t
 tutorial CNN trained slower per image at batch 128 than at 32. Running the forward and
 backward passes on pieces of ``MICRO_BATCH`` images and summing their gradients (each
 piece's mean loss weighted by its share of the batch) gives the gradient of the whole
-batch, up to float rounding, and one optimizer step per batch as before: 1.29-1.45x
-training img/s at batch 128 on the tutorial CNNs (docs/performance.md).
+batch, up to float rounding, and one optimizer step per batch as before. At batch 128 on
+the tutorial CNNs: 1.29-1.45x img/s in a plain torch loop; in ``fit()`` 1.0-1.47x, and
+steadier from fit to fit (docs/performance.md).
 
 Not for networks whose layers couple the samples of a batch: BatchNormalization's batch
 statistics would become per-piece statistics, so such networks train on whole batches.
