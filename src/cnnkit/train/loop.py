@@ -16,10 +16,11 @@ import torch
 from ..errors import TrainingError
 from .batches import ArraySource, WaitTimer
 from .checkpoint import CheckpointError, rng_states, set_rng_states
+from .core_threads import CorePlan, CoreThreads, torch_threads
 from .history import History
 from .losses import Loss
 from .metrics import Metric
-from .micro_batches import couples_samples, pieces
+from .micro_batches import Piece, couples_samples, pieces, shares
 from .precision import autocast_precision
 from .progress import EpochProgress
 
@@ -69,6 +70,22 @@ class Task:
         return output
 
 
+@dataclass
+class ShareResult:
+    """What one share of a batch gave: summed gradients, weighted loss, scored outputs."""
+
+    gradients: list[torch.Tensor | None]
+    loss: float
+    scored: list[tuple[torch.Tensor, torch.Tensor]]
+
+    def add(self, grads) -> None:
+        """Add one piece's gradients (None where a parameter was not used)."""
+        for i, grad in enumerate(grads):
+            if grad is not None:
+                held = self.gradients[i]
+                self.gradients[i] = grad if held is None else held.add_(grad)
+
+
 def epoch_order(seed: int, epoch: int, n: int, shuffle: bool) -> np.ndarray | None:
     """The sample order of ``epoch``: a function of the seed and epoch number alone, so a
     resumed run sees exactly the batches the uninterrupted run would have seen."""
@@ -96,25 +113,34 @@ class Trainer:
     ``model`` provides ``net`` (torch module), ``optimizer`` (a cnnkit optimizer whose
     ``torch_optimizer`` is built) and ``stop_training``. Optional parts: ``augment`` (a
     callable on training batches), ``schedule`` (learning rate for a global step),
-    ``order`` (``order(seed, epoch, n)`` -> sample order, default shuffling) and ``hooks``.
+    ``order`` (``order(seed, epoch, n)`` -> sample order, default shuffling), ``hooks``
+    and ``cores``: a fixed :class:`CorePlan`, or None to tune how steps use the cores
+    (train/threads.py; off under deterministic algorithms, which use all torch threads).
     """
 
     def __init__(self, model, task: Task, precision: str = "fp32", hooks=(), augment=None,
-                 schedule=None, order=None, tune_threads: bool = True):
+                 schedule=None, order=None, cores: CorePlan | None = None):
         self.model = model
         self.task = task
         self.precision = autocast_precision(precision)
         self.hooks: list[TrainerHook] = list(hooks)
-        if (tune_threads and torch.get_num_threads() > 1
+        # A step runs on torch's threads, or, for networks whose samples train independently,
+        # as shares of the batch on one thread per core (train/core_threads.py). Batch norm
+        # couples the samples of a batch, so such networks train on whole batches.
+        self._whole_batches = couples_samples(model.net)
+        self.max_cores = torch.get_num_threads()
+        self.plan = cores or CorePlan(self.max_cores)
+        self._core_threads: CoreThreads | None = None
+        if (cores is None and self.max_cores > 1
                 and not torch.are_deterministic_algorithms_enabled()):
             from .threads import ThreadTuner
 
-            self.hooks.append(ThreadTuner(torch.get_num_threads()))
+            shared = [] if self._whole_batches else [CorePlan(self.max_cores, shares=True)]
+            self.hooks.append(ThreadTuner([self.plan, *shared, CorePlan(1)], self.use_cores))
         self.augment = augment
         self.schedule = schedule
         self.order = order
         self.steps_per_epoch = 0
-        self._whole_batches = couples_samples(model.net)  # batch norm: no pieces
         self.callbacks = None
         self.state = LoopState()
         self.history = History()
@@ -153,10 +179,15 @@ class Trainer:
     def _autocast(self):
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
+    def use_cores(self, plan: CorePlan) -> None:
+        """Run the following steps as ``plan`` says."""
+        self.plan = plan
+        torch.set_num_threads(1 if plan.shares else plan.cores)
+
     def train_step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> float:
-        """One optimizer step (over cache-sized pieces of the batch, see
-        train/micro_batches.py); returns the batch loss."""
-        net, optimizer = self.model.net, self.model.optimizer
+        """One optimizer step on a batch, computed as shares on the cores and cache-sized
+        pieces (train/core_threads.py, train/micro_batches.py); returns the batch loss."""
+        optimizer = self.model.optimizer
         if self.schedule is not None:
             optimizer.learning_rate = self.schedule(
                 self.state.epoch * self.steps_per_epoch + self.state.step)
@@ -164,29 +195,68 @@ class Trainer:
             x = self.augment(x)
         torch_optimizer = optimizer.torch_optimizer
         torch_optimizer.zero_grad(set_to_none=True)
-        value, scored = 0.0, []
-        for xs, ys, ws, share in pieces(x, y, w, whole=self._whole_batches):
-            with self._autocast():
-                output = net(xs)
-            loss = self.task.loss(output, ys, self.task.on_logits, ws)
-            value += float(loss.detach()) * share
-            if not np.isfinite(value):
-                return self._stop_on_nan(value)
-            (loss * share).backward()
-            scored.append((output.detach(), ys))
+        if self.plan.shares:
+            if self._core_threads is None or self._core_threads.count < self.plan.cores:
+                self._close_core_threads()
+                self._core_threads = CoreThreads(self.plan.cores)
+            results = self._core_threads.map(self._share_gradients,
+                                             shares(x, y, w, self.plan.cores))
+        else:
+            results = [self._share_gradients(list(pieces(x, y, w, self._whole_batches)))]
+        value = sum(result.loss for result in results)
+        if not np.isfinite(value):
+            return self._stop_on_nan(value)
+        self._set_gradients(results)
         self._clip(optimizer)
         torch_optimizer.step()
         with torch.no_grad():
-            for output, ys in scored:
-                outputs = self.task.outputs_for_metrics(output)
-                for metric in self.task.metrics:
-                    c = float(metric.correct(outputs, ys, self.task.loss.binary,
-                                             self.task.loss.sparse_labels))
-                    self.state.correct[metric.name] = (
-                        self.state.correct.get(metric.name, 0.0) + c)
+            for result in results:
+                for output, ys in result.scored:
+                    self._count_correct(output, ys)
         self.state.loss_sum += value * len(x)
         self.state.seen += len(x)
         return value
+
+    def _share_gradients(self, share: list[Piece]) -> ShareResult:
+        """Forward and backward over one share's pieces: the sum of their gradients, each
+        piece's mean loss weighted by its fraction of the batch."""
+        params = [p for p in self.model.net.parameters() if p.requires_grad]
+        result = ShareResult([None] * len(params), 0.0, [])
+        for xs, ys, ws, fraction in share:
+            with self._autocast():
+                output = self.model.net(xs)
+            loss = self.task.loss(output, ys, self.task.on_logits, ws)
+            result.loss += float(loss.detach()) * fraction
+            if not np.isfinite(result.loss):
+                break
+            grads = torch.autograd.grad(loss * fraction, params, allow_unused=True)
+            result.add(grads)
+            result.scored.append((output.detach(), ys))
+        return result
+
+    def _set_gradients(self, results: list[ShareResult]) -> None:
+        """Each parameter's ``.grad``: the shares' gradients summed in share order (so a
+        run is reproducible for a given number of cores), laid out like the parameter."""
+        summed = results[0]
+        for result in results[1:]:
+            summed.add(result.gradients)
+        params = [p for p in self.model.net.parameters() if p.requires_grad]
+        for param, grad in zip(params, summed.gradients, strict=True):
+            if grad is not None and grad.stride() != param.stride():
+                grad = torch.empty_like(param).copy_(grad)
+            param.grad = grad
+
+    def _count_correct(self, output: torch.Tensor, ys: torch.Tensor) -> None:
+        outputs = self.task.outputs_for_metrics(output)
+        for metric in self.task.metrics:
+            c = float(metric.correct(outputs, ys, self.task.loss.binary,
+                                     self.task.loss.sparse_labels))
+            self.state.correct[metric.name] = self.state.correct.get(metric.name, 0.0) + c
+
+    def _close_core_threads(self) -> None:
+        if self._core_threads is not None:
+            self._core_threads.close()
+            self._core_threads = None
 
     def _stop_on_nan(self, value: float) -> float:
         """A non-finite loss: no optimizer step; stop as TerminateOnNaN says, or raise."""
@@ -224,6 +294,7 @@ class Trainer:
         self.model.stop_training = False
         self.callbacks = callbacks
         self.steps_per_epoch = -(-len(train) // batch_size)
+        self.use_cores(self.plan)
         try:
             if not resume:
                 callbacks.on_train_begin()
@@ -231,6 +302,8 @@ class Trainer:
         finally:
             for hook in self.hooks:
                 hook.after_training(self)
+            self._close_core_threads()
+            torch.set_num_threads(self.max_cores)
         callbacks.on_train_end()
         return self.history
 
@@ -276,7 +349,9 @@ class Trainer:
                 break
         logs = state.logs(self.task.metrics)
         if val is not None and len(val):
-            logs.update({f"val_{k}": v for k, v in self.evaluate(val, batch_size).items()})
+            with torch_threads(self.plan.cores):
+                scores = self.evaluate(val, batch_size)
+            logs.update({f"val_{k}": v for k, v in scores.items()})
         logs["learning_rate"] = self.model.optimizer.learning_rate
         seconds = max(state.train_seconds, 1e-9)
         timing = {"epoch_seconds": seconds, "images_per_second": state.seen / seconds,

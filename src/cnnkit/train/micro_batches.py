@@ -15,6 +15,7 @@ statistics would become per-piece statistics, so such networks train on whole ba
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import torch
@@ -28,12 +29,28 @@ def couples_samples(net: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
 
-def pieces(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, whole: bool
-           ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, float]]:
-    """``(x, y, w, share of the batch)`` for each piece (the whole batch if ``whole``)."""
+Piece = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, float]
+
+
+def pieces(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, whole: bool,
+           total: int | None = None) -> Iterator[Piece]:
+    """``(x, y, w, share)`` for each piece (the whole batch if ``whole``), where share is the
+    piece's fraction of a batch of ``total`` samples (default: of these)."""
     n = len(x)
+    total = total or n
     size = n if whole or n <= MICRO_BATCH else MICRO_BATCH
     for start in range(0, n, size):
         end = min(start + size, n)
         yield (x[start:end], y[start:end], None if w is None else w[start:end],
-               (end - start) / n)
+               (end - start) / total)
+
+
+def shares(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, count: int
+           ) -> list[list[Piece]]:
+    """The batch cut into ``count`` contiguous shares as equal as can be (fewer if the
+    batch has fewer samples), each as its list of pieces; the shares sum to 1."""
+    n = len(x)
+    count = max(1, min(count, n))
+    bounds = [n * i // count for i in range(count + 1)]
+    return [list(pieces(x[a:b], y[a:b], None if w is None else w[a:b], False, n))
+            for a, b in itertools.pairwise(bounds)]

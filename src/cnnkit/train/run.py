@@ -22,6 +22,7 @@ from ..seeding import set_seed
 from .callbacks import EarlyStopping
 from .checkpoint import read_checkpoint, write_checkpoint
 from .config import RunConfig
+from .core_threads import CorePlan
 from .interrupt import catch_interrupt
 from .loop import Trainer, TrainerHook
 from .losses import SparseCategoricalCrossentropy
@@ -284,7 +285,7 @@ def _trainer_options(config: RunConfig, data: RunData) -> tuple[dict, list, dict
     from .balance import balanced_order, class_weights
     from .schedules import is_plateau, make_schedule, parse_schedule, plateau_callback
 
-    options: dict = {"tune_threads": config.threads is None}
+    options: dict = {"cores": CorePlan(config.threads) if config.threads else None}
     callbacks: list = []
     shape = data.train.image_shape
     options["augment"] = parse_augment(config.augment, shape)

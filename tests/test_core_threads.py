@@ -1,0 +1,153 @@
+"""A batch trained as shares on one thread per core (train/core_threads.py) gets the whole
+batch's gradient, reproducibly, and leaves torch's threads as it found them."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from cnnkit import data, zoo
+from cnnkit.errors import TrainingError
+from cnnkit.train import loop
+from cnnkit.train.core_threads import CorePlan, CoreThreads
+from cnnkit.train.micro_batches import shares
+from cnnkit.train.threads import ThreadTuner
+
+SHARES = CorePlan(2, shares=True)
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    dataset = data.load("fashion-mnist-mini")
+    return dataset.images[:256], dataset.labels[:256]
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def trained(build, fashion, plan, batch_size=128, **fit):
+    torch.manual_seed(0)
+    model = build()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    x, y = fashion
+    history = model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=False, verbose=0,
+                        trainer_options={"cores": plan}, **fit)
+    return model.get_weights(), history.history
+
+
+@pytest.mark.parametrize(("n", "count", "sizes"), [
+    (32, 2, [[16], [16]]), (128, 2, [[32, 32], [32, 32]]), (100, 2, [[32, 18], [32, 18]]),
+    (33, 3, [[11], [11], [11]]), (3, 8, [[1], [1], [1]]), (7, 1, [[7]])])
+def test_shares_cut_the_batch_into_equal_runs_of_pieces(n, count, sizes):
+    x, y, w = torch.zeros(n, 1, 2, 2), torch.arange(n), torch.ones(n)
+    got = shares(x, y, w, count)
+    assert [[len(piece[0]) for piece in share] for share in got] == sizes
+    assert [[len(piece[2]) for piece in share] for share in got] == sizes
+    assert torch.equal(torch.cat([piece[1] for share in got for piece in share]), y)
+    assert sum(piece[3] for share in got for piece in share) == pytest.approx(1.0)
+
+
+def test_each_part_runs_on_its_own_thread_with_one_torch_thread():
+    workers = CoreThreads(3)
+    try:
+        got = workers.map(lambda part: (part, threading.get_ident(), torch.get_num_threads()),
+                          ["a", "b", "c"])
+        assert [part for part, _, _ in got] == ["a", "b", "c"]
+        assert got[0][1] == threading.get_ident()  # the first on the calling thread
+        assert len({ident for _, ident, _ in got}) == 3
+        assert [threads for _, _, threads in got[1:]] == [1, 1]
+        with pytest.raises(ValueError, match="4 parts for 3 threads"):
+            workers.map(str, [1, 2, 3, 4])
+    finally:
+        workers.close()
+    assert workers._threads == []
+    workers.close()  # twice is fine
+
+
+def test_an_error_in_a_helper_reaches_the_caller_and_the_threads_go_on():
+    def job(part):
+        if part == "bad":
+            raise RuntimeError("share failed")
+        return part
+
+    workers = CoreThreads(2)
+    try:
+        with pytest.raises(RuntimeError, match="share failed"):
+            workers.map(job, ["good", "bad"])
+        assert workers.map(job, ["x", "y"]) == ["x", "y"]
+    finally:
+        workers.close()
+
+
+@pytest.mark.parametrize(("batch_size", "fit"), [
+    (128, {}), (32, {}), (128, {"sample_weight": np.linspace(0.5, 1.5, 256)})])
+def test_shares_give_the_whole_batch_gradient(fashion, two_threads, batch_size, fit):
+    build = lambda: zoo.tutorial_mnist((28, 28, 1), 10)  # noqa: E731
+    whole, whole_logs = trained(build, fashion, CorePlan(2), batch_size, **fit)
+    split, split_logs = trained(build, fashion, SHARES, batch_size, **fit)
+    assert any(not np.array_equal(a, b) for a, b in zip(whole, split, strict=True))
+    for a, b in zip(whole, split, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(whole_logs[key], split_logs[key], rtol=1e-5)
+
+
+def test_shares_are_reproducible(fashion, two_threads):
+    build = lambda: zoo.tutorial_cifar10((28, 28, 1), 10)  # noqa: E731
+    first, _ = trained(build, fashion, SHARES, 64)
+    second, _ = trained(build, fashion, SHARES, 64)
+    for a, b in zip(first, second, strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_validation_uses_the_cores_and_fit_restores_the_threads(fashion, two_threads,
+                                                                monkeypatch):
+    seen = []
+    evaluate = loop.Trainer.evaluate
+
+    def spy(self, source, batch_size):
+        seen.append(torch.get_num_threads())
+        return evaluate(self, source, batch_size)
+
+    monkeypatch.setattr(loop.Trainer, "evaluate", spy)
+    trained(lambda: zoo.tutorial_mnist((28, 28, 1), 10), fashion, SHARES,
+            validation_split=0.25)
+    assert seen == [2, 2]
+    assert torch.get_num_threads() == 2
+
+
+def test_a_nan_loss_in_a_share_stops_before_the_step(fashion, two_threads):
+    model = zoo.tutorial_mnist((28, 28, 1), 10)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = fashion[0][:64].astype(np.float32) / 255.0
+    x[40] = np.nan  # in the second share
+    before = model.get_weights()
+    with pytest.raises(TrainingError, match="batch 1"):
+        model.fit(x, fashion[1][:64], batch_size=64, shuffle=False, verbose=0,
+                  trainer_options={"cores": SHARES})
+    for a, b in zip(before, model.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+    assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize(("build", "offered"), [
+    (lambda: zoo.tutorial_mnist((28, 28, 1), 10), True),
+    (lambda: zoo.small_cnn((28, 28, 1), 10, width=4), False)])  # batch norm: whole batches
+def test_the_tuner_offers_shares_only_where_samples_train_independently(two_threads, build,
+                                                                        offered):
+    model = build()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    trainer = loop.Trainer(model, loop.Task(model.loss, [], False))
+    tuner = next(hook for hook in trainer.hooks if isinstance(hook, ThreadTuner))
+    assert tuner.candidates[0] == CorePlan(2)
+    assert tuner.candidates[-1] == CorePlan(1)
+    assert (SHARES in tuner.candidates) is offered
