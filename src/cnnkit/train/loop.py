@@ -131,6 +131,7 @@ class Trainer:
         self.max_cores = torch.get_num_threads()
         self.plan = cores or CorePlan(self.max_cores)
         self._core_threads: CoreThreads | None = None
+        self._params: list[torch.Tensor] = []  # the trainable ones, listed when fit starts
         if (cores is None and self.max_cores > 1
                 and not torch.are_deterministic_algorithms_enabled()):
             from .threads import ThreadTuner
@@ -194,7 +195,6 @@ class Trainer:
         if self.augment is not None:
             x = self.augment(x)
         torch_optimizer = optimizer.torch_optimizer
-        torch_optimizer.zero_grad(set_to_none=True)
         if self.plan.shares:
             if self._core_threads is None or self._core_threads.count < self.plan.cores:
                 self._close_core_threads()
@@ -220,7 +220,7 @@ class Trainer:
     def _share_gradients(self, share: list[Piece]) -> ShareResult:
         """Forward and backward over one share's pieces: the sum of their gradients, each
         piece's mean loss weighted by its fraction of the batch."""
-        params = [p for p in self.model.net.parameters() if p.requires_grad]
+        params = self._params
         result = ShareResult([None] * len(params), 0.0, [])
         for xs, ys, ws, fraction in share:
             with self._autocast():
@@ -235,13 +235,13 @@ class Trainer:
         return result
 
     def _set_gradients(self, results: list[ShareResult]) -> None:
-        """Each parameter's ``.grad``: the shares' gradients summed in share order (so a
-        run is reproducible for a given number of cores), laid out like the parameter."""
+        """Each parameter's ``.grad`` (so no zeroing is needed): the shares' gradients
+        summed in share order (so a run is reproducible for a given number of cores), laid
+        out like the parameter."""
         summed = results[0]
         for result in results[1:]:
             summed.add(result.gradients)
-        params = [p for p in self.model.net.parameters() if p.requires_grad]
-        for param, grad in zip(params, summed.gradients, strict=True):
+        for param, grad in zip(self._params, summed.gradients, strict=True):
             if grad is not None and grad.stride() != param.stride():
                 grad = torch.empty_like(param).copy_(grad)
             param.grad = grad
@@ -276,7 +276,10 @@ class Trainer:
                    for c in (self.callbacks.callbacks if self.callbacks else []))
 
     def _clip(self, optimizer) -> None:
-        params = [p for p in self.model.net.parameters() if p.grad is not None]
+        if (optimizer.clipvalue is None and optimizer.clipnorm is None
+                and optimizer.global_clipnorm is None):
+            return
+        params = [p for p in self._params if p.grad is not None]
         if optimizer.clipvalue is not None:
             torch.nn.utils.clip_grad_value_(params, optimizer.clipvalue)
         if optimizer.clipnorm is not None:
@@ -295,6 +298,8 @@ class Trainer:
         self.callbacks = callbacks
         self.steps_per_epoch = -(-len(train) // batch_size)
         self.use_cores(self.plan)
+        self._params = [p for p in self.model.net.parameters() if p.requires_grad]
+        self.model.optimizer.torch_optimizer.zero_grad(set_to_none=True)  # no stale grads
         try:
             if not resume:
                 callbacks.on_train_begin()
