@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from cnnkit import data, zoo
+from cnnkit import data, layers, zoo
 from cnnkit.errors import TrainingError
+from cnnkit.models import Sequential
 from cnnkit.train import loop
 from cnnkit.train.core_threads import CorePlan, CoreThreads
 from cnnkit.train.micro_batches import shares
@@ -141,7 +142,10 @@ def test_a_nan_loss_in_a_share_stops_before_the_step(fashion, two_threads):
 
 @pytest.mark.parametrize(("build", "offered"), [
     (lambda: zoo.tutorial_mnist((28, 28, 1), 10), True),
-    (lambda: zoo.small_cnn((28, 28, 1), 10, width=4), False)])  # batch norm: whole batches
+    (lambda: zoo.small_cnn((28, 28, 1), 10, width=4), False),  # batch norm: whole batches
+    (lambda: zoo.tutorial_mnist((28, 28, 1), 10, dropout=0.5), False),  # random draws
+    (lambda: Sequential([layers.Input((28, 28, 1)), layers.RandomFlip("horizontal"),
+                         layers.Flatten(), layers.Dense(10, activation="softmax")]), False)])
 def test_the_tuner_offers_shares_only_where_samples_train_independently(two_threads, build,
                                                                         offered):
     model = build()

@@ -20,7 +20,7 @@ from .core_threads import CorePlan, CoreThreads, torch_threads
 from .history import History
 from .losses import Loss
 from .metrics import Metric
-from .micro_batches import Piece, couples_samples, pieces, shares
+from .micro_batches import Piece, couples_samples, draws_at_random, pieces, shares
 from .precision import autocast_precision
 from .progress import EpochProgress
 
@@ -124,10 +124,11 @@ class Trainer:
         self.task = task
         self.precision = autocast_precision(precision)
         self.hooks: list[TrainerHook] = list(hooks)
-        # A step runs on torch's threads, or, for networks whose samples train independently,
-        # as shares of the batch on one thread per core (train/core_threads.py). Batch norm
-        # couples the samples of a batch, so such networks train on whole batches.
+        # A step runs on torch's threads, or as shares of the batch on one thread per core
+        # (train/core_threads.py) where the result cannot depend on the threads' timing.
+        # Batch norm couples the samples of a batch: such networks train on whole batches.
         self._whole_batches = couples_samples(model.net)
+        can_share = not (self._whole_batches or draws_at_random(model.net))
         self.max_cores = torch.get_num_threads()
         self.plan = cores or CorePlan(self.max_cores)
         self._core_threads: CoreThreads | None = None
@@ -136,7 +137,7 @@ class Trainer:
                 and not torch.are_deterministic_algorithms_enabled()):
             from .threads import ThreadTuner
 
-            shared = [] if self._whole_batches else [CorePlan(self.max_cores, shares=True)]
+            shared = [CorePlan(self.max_cores, shares=True)] if can_share else []
             self.hooks.append(ThreadTuner([self.plan, *shared, CorePlan(1)], self.use_cores))
         self.augment = augment
         self.schedule = schedule

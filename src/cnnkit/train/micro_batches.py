@@ -21,12 +21,20 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from ..layers.augment import RandomOp
+
 MICRO_BATCH = 32
 
 
 def couples_samples(net: nn.Module) -> bool:
     """True if a layer's output for one sample depends on the others (batch norm)."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
+def draws_at_random(net: nn.Module) -> bool:
+    """True if a layer draws random numbers in training (dropout, random augmentation):
+    shares on several threads would draw them in whichever order the threads get there."""
+    return any(isinstance(m, nn.modules.dropout._DropoutNd | RandomOp) for m in net.modules())
 
 
 Piece = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, float]
