@@ -12,12 +12,9 @@ import torch
 from cnnkit import data, layers, zoo
 from cnnkit.errors import TrainingError
 from cnnkit.models import Sequential
-from cnnkit.train import loop
-from cnnkit.train.core_threads import CorePlan, CoreThreads
+from cnnkit.train import loop, micro_batches
+from cnnkit.train.core_threads import CoreThreads
 from cnnkit.train.micro_batches import shares
-from cnnkit.train.threads import ThreadTuner
-
-SHARES = CorePlan(2, shares=True)
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +31,28 @@ def two_threads():
     torch.set_num_threads(before)
 
 
-def trained(build, fashion, plan, batch_size=128, **fit):
+@pytest.fixture
+def share_counts(monkeypatch):
+    """The number of shares of each step that ran on the core threads."""
+    counts = []
+    run = CoreThreads.map
+
+    def spy(self, job, parts):
+        counts.append(len(parts))
+        return run(self, job, parts)
+
+    monkeypatch.setattr(CoreThreads, "map", spy)
+    return counts
+
+
+def trained(build, fashion, batch_size, **fit):
     torch.manual_seed(0)
     model = build()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     x, y = fashion
     history = model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=False, verbose=0,
-                        trainer_options={"cores": plan}, **fit)
+                        trainer_options={"cores": 2}, **fit)
     return model.get_weights(), history.history
 
 
@@ -90,28 +101,46 @@ def test_an_error_in_a_helper_reaches_the_caller_and_the_threads_go_on():
 
 
 @pytest.mark.parametrize(("batch_size", "fit"), [
-    (128, {}), (32, {}), (128, {"sample_weight": np.linspace(0.5, 1.5, 256)})])
-def test_shares_give_the_whole_batch_gradient(fashion, two_threads, batch_size, fit):
+    (128, {}), (64, {}), (128, {"sample_weight": np.linspace(0.5, 1.5, 256)})])
+def test_shares_give_the_whole_batch_gradient(fashion, two_threads, share_counts,
+                                              monkeypatch, batch_size, fit):
     build = lambda: zoo.tutorial_mnist((28, 28, 1), 10)  # noqa: E731
-    whole, whole_logs = trained(build, fashion, CorePlan(2), batch_size, **fit)
-    split, split_logs = trained(build, fashion, SHARES, batch_size, **fit)
-    assert any(not np.array_equal(a, b) for a, b in zip(whole, split, strict=True))
+    split, split_logs = trained(build, fashion, batch_size, **fit)
+    assert share_counts and set(share_counts) == {2}
+    monkeypatch.setattr(micro_batches, "MICRO_BATCH", 10_000)  # whole batches, no shares
+    whole, whole_logs = trained(build, fashion, batch_size, **fit)
+    assert len(share_counts) == 2 * 256 // batch_size
     for a, b in zip(whole, split, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     for key in ("loss", "accuracy"):
         np.testing.assert_allclose(whole_logs[key], split_logs[key], rtol=1e-5)
 
 
-def test_shares_are_reproducible(fashion, two_threads):
+def test_shares_are_reproducible(fashion, two_threads, share_counts):
     build = lambda: zoo.tutorial_cifar10((28, 28, 1), 10)  # noqa: E731
-    first, _ = trained(build, fashion, SHARES, 64)
-    second, _ = trained(build, fashion, SHARES, 64)
+    first, _ = trained(build, fashion, 64)
+    second, _ = trained(build, fashion, 64)
+    assert share_counts
     for a, b in zip(first, second, strict=True):
         assert np.array_equal(a, b)
 
 
+@pytest.mark.parametrize(("build", "batch_size", "shared"), [
+    (lambda: zoo.tutorial_mnist((28, 28, 1), 10), 64, True),
+    (lambda: zoo.tutorial_mnist((28, 28, 1), 10), 32, False),  # under a piece per core
+    (lambda: zoo.small_cnn((28, 28, 1), 10, width=4), 64, False),  # batch norm
+    (lambda: zoo.tutorial_mnist((28, 28, 1), 10, dropout=0.5), 64, False),  # random draws
+    (lambda: Sequential([layers.Input((28, 28, 1)), layers.RandomFlip("horizontal"),
+                         layers.Flatten(), layers.Dense(10, activation="softmax")]), 64,
+     False)])
+def test_only_independent_deterministic_samples_share_and_only_large_batches(
+        fashion, two_threads, share_counts, build, batch_size, shared):
+    trained(build, fashion, batch_size)
+    assert bool(share_counts) is shared
+
+
 def test_validation_uses_the_cores_and_fit_restores_the_threads(fashion, two_threads,
-                                                                monkeypatch):
+                                                                share_counts, monkeypatch):
     seen = []
     evaluate = loop.Trainer.evaluate
 
@@ -120,13 +149,13 @@ def test_validation_uses_the_cores_and_fit_restores_the_threads(fashion, two_thr
         return evaluate(self, source, batch_size)
 
     monkeypatch.setattr(loop.Trainer, "evaluate", spy)
-    trained(lambda: zoo.tutorial_mnist((28, 28, 1), 10), fashion, SHARES,
-            validation_split=0.25)
+    trained(lambda: zoo.tutorial_mnist((28, 28, 1), 10), fashion, 64, validation_split=0.25)
+    assert share_counts
     assert seen == [2, 2]
     assert torch.get_num_threads() == 2
 
 
-def test_a_nan_loss_in_a_share_stops_before_the_step(fashion, two_threads):
+def test_a_nan_loss_in_a_share_stops_before_the_step(fashion, two_threads, share_counts):
     model = zoo.tutorial_mnist((28, 28, 1), 10)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     x = fashion[0][:64].astype(np.float32) / 255.0
@@ -134,24 +163,8 @@ def test_a_nan_loss_in_a_share_stops_before_the_step(fashion, two_threads):
     before = model.get_weights()
     with pytest.raises(TrainingError, match="batch 1"):
         model.fit(x, fashion[1][:64], batch_size=64, shuffle=False, verbose=0,
-                  trainer_options={"cores": SHARES})
+                  trainer_options={"cores": 2})
+    assert share_counts == [2]
     for a, b in zip(before, model.get_weights(), strict=True):
         assert np.array_equal(a, b)
     assert torch.get_num_threads() == 2
-
-
-@pytest.mark.parametrize(("build", "offered"), [
-    (lambda: zoo.tutorial_mnist((28, 28, 1), 10), True),
-    (lambda: zoo.small_cnn((28, 28, 1), 10, width=4), False),  # batch norm: whole batches
-    (lambda: zoo.tutorial_mnist((28, 28, 1), 10, dropout=0.5), False),  # random draws
-    (lambda: Sequential([layers.Input((28, 28, 1)), layers.RandomFlip("horizontal"),
-                         layers.Flatten(), layers.Dense(10, activation="softmax")]), False)])
-def test_the_tuner_offers_shares_only_where_samples_train_independently(two_threads, build,
-                                                                        offered):
-    model = build()
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    trainer = loop.Trainer(model, loop.Task(model.loss, [], False))
-    tuner = next(hook for hook in trainer.hooks if isinstance(hook, ThreadTuner))
-    assert tuner.candidates[0] == CorePlan(2)
-    assert tuner.candidates[-1] == CorePlan(1)
-    assert (SHARES in tuner.candidates) is offered

@@ -5,7 +5,6 @@ import pytest
 from cnnkit.errors import ConfigError
 from cnnkit.train import precision
 from cnnkit.train.config import RunConfig
-from cnnkit.train.core_threads import CorePlan
 from cnnkit.train.loop import Task, Trainer
 from tiny_model import trained_model
 
@@ -18,7 +17,7 @@ def test_auto_follows_the_cpu(monkeypatch, native, expected):
     model = trained_model()
     assert model.precision == "auto"
     trainer = Trainer(model, Task(model.loss, model.metrics, True), model.precision,
-                      cores=CorePlan(1))
+                      cores=1)
     assert trainer.precision == expected
 
 

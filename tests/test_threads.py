@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cnnkit.train import threads as tuner_module
-from cnnkit.train.threads import PROBE_STEPS, SWITCH_STEPS, WARMUP_STEPS, ThreadTuner
+from cnnkit.train.threads import PROBE_STEPS, WARMUP_STEPS, ThreadTuner
 
 
 class Clock:
@@ -47,8 +47,8 @@ def _run(tuner: ThreadTuner, clock: Clock, steps: int) -> list[int]:
 def test_the_faster_setting_wins(monkeypatch, restore_threads, timing, winner):
     clock = Clock(timing)
     monkeypatch.setattr(tuner_module.time, "perf_counter", clock)
-    tuner = ThreadTuner([2, 1], torch.set_num_threads)
-    used = _run(tuner, clock, WARMUP_STEPS + 2 * PROBE_STEPS + SWITCH_STEPS + 20)
+    tuner = ThreadTuner(2, torch.set_num_threads)
+    used = _run(tuner, clock, WARMUP_STEPS + 2 * PROBE_STEPS + 1 + 20)
     assert set(used[:WARMUP_STEPS + PROBE_STEPS]) == {2}  # probes all cores first
     assert 1 in used  # then one thread
     assert used[-20:] == [winner] * 20
@@ -59,7 +59,7 @@ def test_the_faster_setting_wins(monkeypatch, restore_threads, timing, winner):
 def test_it_checks_again_when_the_machine_changes(monkeypatch, restore_threads):
     clock = Clock({2: 0.5, 1: 0.09})
     monkeypatch.setattr(tuner_module.time, "perf_counter", clock)
-    tuner = ThreadTuner([2, 1], torch.set_num_threads, recheck_seconds=5.0)
+    tuner = ThreadTuner(2, torch.set_num_threads, recheck_seconds=5.0)
     _run(tuner, clock, 40)
     assert torch.get_num_threads() == 1
     clock.seconds_per_step = {2: 0.007, 1: 0.009}  # the other job finished
@@ -70,13 +70,13 @@ def test_it_checks_again_when_the_machine_changes(monkeypatch, restore_threads):
 def test_a_new_fit_within_the_minute_reuses_the_decision(monkeypatch, restore_threads):
     clock = Clock({2: 0.5, 1: 0.09})
     monkeypatch.setattr(tuner_module.time, "perf_counter", clock)
-    first = ThreadTuner([2, 1], torch.set_num_threads, recheck_seconds=30.0)
+    first = ThreadTuner(2, torch.set_num_threads, recheck_seconds=30.0)
     _run(first, clock, 40)
     first.after_training(None)
     assert torch.get_num_threads() == 2
-    second = ThreadTuner([2, 1], torch.set_num_threads, recheck_seconds=30.0)  # the next fit() call
+    second = ThreadTuner(2, torch.set_num_threads, recheck_seconds=30.0)  # the next fit() call
     assert torch.get_num_threads() == 2  # until its first step: a failing fit keeps both
     assert _run(second, clock, 20) == [2] + [1] * 19  # then no probing on two threads
     clock.now += 60.0  # later than the recheck interval: probe again
-    third = ThreadTuner([2, 1], torch.set_num_threads, recheck_seconds=30.0)
+    third = ThreadTuner(2, torch.set_num_threads, recheck_seconds=30.0)
     assert _run(third, clock, WARMUP_STEPS + PROBE_STEPS)[0] == 2

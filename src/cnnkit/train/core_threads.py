@@ -7,9 +7,12 @@ needs one wait per step. The calling thread computes the first share itself and 
 helper threads compute the others; torch releases the GIL inside its operations and during
 backward, so the threads run in parallel.
 
-Which is faster depends on the network and the batch (train/threads.py times both): on 2
-cores the CIFAR-10 tutorial CNN's step at batch 128 took 30-37 ms as shares against 43-49 ms
-on torch's threads, while the MNIST one at batch 32 took 6.2-8.3 ms against 4.8-6.4 ms.
+Which is faster depends on the batch. Measured on 2 cores, interleaved in one process: the
+CIFAR-10 tutorial CNN at batch 128 trained 1.14x (``fit()``) and 1.18-1.30x (steps) as fast
+as shares, the MNIST one 1.05x and 0.96-1.09x; at batch 32 shares ran 0.80-1.05x. So a fit
+uses shares when each core gets at least a whole piece of 32 images
+(``micro_batches.worth_sharing``), and only for networks whose result cannot depend on the
+threads' timing (no batch norm, no random layers).
 
 The calling thread must stay at one torch thread through the whole training phase, the
 optimizer step included: a torch thread pool woken for the step keeps spinning afterwards
@@ -22,19 +25,9 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import torch
-
-
-@dataclass(frozen=True)
-class CorePlan:
-    """How a training step uses the cores: ``cores`` torch threads on the whole batch, or
-    with ``shares``, that many shares of the batch on as many threads, one core each."""
-
-    cores: int
-    shares: bool = False
 
 
 class CoreThreads:

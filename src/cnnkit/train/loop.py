@@ -16,11 +16,18 @@ import torch
 from ..errors import TrainingError
 from .batches import ArraySource, WaitTimer
 from .checkpoint import CheckpointError, rng_states, set_rng_states
-from .core_threads import CorePlan, CoreThreads, torch_threads
+from .core_threads import CoreThreads, torch_threads
 from .history import History
 from .losses import Loss
 from .metrics import Metric
-from .micro_batches import Piece, couples_samples, draws_at_random, pieces, shares
+from .micro_batches import (
+    Piece,
+    couples_samples,
+    draws_at_random,
+    pieces,
+    shares,
+    worth_sharing,
+)
 from .precision import autocast_precision
 from .progress import EpochProgress
 
@@ -114,12 +121,12 @@ class Trainer:
     ``torch_optimizer`` is built) and ``stop_training``. Optional parts: ``augment`` (a
     callable on training batches), ``schedule`` (learning rate for a global step),
     ``order`` (``order(seed, epoch, n)`` -> sample order, default shuffling), ``hooks``
-    and ``cores``: a fixed :class:`CorePlan`, or None to tune how steps use the cores
-    (train/threads.py; off under deterministic algorithms, which use all torch threads).
+    and ``cores``: how many cores to train on, or None for all of them, down to one while
+    the machine is busy (train/threads.py; off under deterministic algorithms).
     """
 
     def __init__(self, model, task: Task, precision: str = "fp32", hooks=(), augment=None,
-                 schedule=None, order=None, cores: CorePlan | None = None):
+                 schedule=None, order=None, cores: int | None = None):
         self.model = model
         self.task = task
         self.precision = autocast_precision(precision)
@@ -128,17 +135,17 @@ class Trainer:
         # (train/core_threads.py) where the result cannot depend on the threads' timing.
         # Batch norm couples the samples of a batch: such networks train on whole batches.
         self._whole_batches = couples_samples(model.net)
-        can_share = not (self._whole_batches or draws_at_random(model.net))
+        self._can_share = not (self._whole_batches or draws_at_random(model.net))
+        self._sharing = False  # decided by each fit from its batch size
         self.max_cores = torch.get_num_threads()
-        self.plan = cores or CorePlan(self.max_cores)
+        self.cores = cores or self.max_cores
         self._core_threads: CoreThreads | None = None
         self._params: list[torch.Tensor] = []  # the trainable ones, listed when fit starts
         if (cores is None and self.max_cores > 1
                 and not torch.are_deterministic_algorithms_enabled()):
             from .threads import ThreadTuner
 
-            shared = [CorePlan(self.max_cores, shares=True)] if can_share else []
-            self.hooks.append(ThreadTuner([self.plan, *shared, CorePlan(1)], self.use_cores))
+            self.hooks.append(ThreadTuner(self.max_cores, self.use_cores))
         self.augment = augment
         self.schedule = schedule
         self.order = order
@@ -181,10 +188,10 @@ class Trainer:
     def _autocast(self):
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
-    def use_cores(self, plan: CorePlan) -> None:
-        """Run the following steps as ``plan`` says."""
-        self.plan = plan
-        torch.set_num_threads(1 if plan.shares else plan.cores)
+    def use_cores(self, cores: int) -> None:
+        """Train the following steps on ``cores`` cores."""
+        self.cores = cores
+        torch.set_num_threads(1 if self._sharing else cores)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> float:
         """One optimizer step on a batch, computed as shares on the cores and cache-sized
@@ -196,12 +203,12 @@ class Trainer:
         if self.augment is not None:
             x = self.augment(x)
         torch_optimizer = optimizer.torch_optimizer
-        if self.plan.shares:
-            if self._core_threads is None or self._core_threads.count < self.plan.cores:
+        if self._sharing:
+            if self._core_threads is None or self._core_threads.count < self.cores:
                 self._close_core_threads()
-                self._core_threads = CoreThreads(self.plan.cores)
+                self._core_threads = CoreThreads(self.cores)
             results = self._core_threads.map(self._share_gradients,
-                                             shares(x, y, w, self.plan.cores))
+                                             shares(x, y, w, self.cores))
         else:
             results = [self._share_gradients(list(pieces(x, y, w, self._whole_batches)))]
         value = sum(result.loss for result in results)
@@ -298,7 +305,8 @@ class Trainer:
         self.model.stop_training = False
         self.callbacks = callbacks
         self.steps_per_epoch = -(-len(train) // batch_size)
-        self.use_cores(self.plan)
+        self._sharing = self._can_share and worth_sharing(batch_size, self.max_cores)
+        self.use_cores(self.cores)
         self._params = [p for p in self.model.net.parameters() if p.requires_grad]
         self.model.optimizer.torch_optimizer.zero_grad(set_to_none=True)  # no stale grads
         try:
@@ -355,7 +363,7 @@ class Trainer:
                 break
         logs = state.logs(self.task.metrics)
         if val is not None and len(val):
-            with torch_threads(self.plan.cores):
+            with torch_threads(self.cores):
                 scores = self.evaluate(val, batch_size)
             logs.update({f"val_{k}": v for k, v in scores.items()})
         logs["learning_rate"] = self.model.optimizer.learning_rate

@@ -22,7 +22,6 @@ from ..seeding import set_seed
 from .callbacks import EarlyStopping
 from .checkpoint import read_checkpoint, write_checkpoint
 from .config import RunConfig
-from .core_threads import CorePlan
 from .interrupt import catch_interrupt
 from .loop import Trainer, TrainerHook
 from .losses import SparseCategoricalCrossentropy
@@ -285,7 +284,7 @@ def _trainer_options(config: RunConfig, data: RunData) -> tuple[dict, list, dict
     from .balance import balanced_order, class_weights
     from .schedules import is_plateau, make_schedule, parse_schedule, plateau_callback
 
-    options: dict = {"cores": CorePlan(config.threads) if config.threads else None}
+    options: dict = {"cores": config.threads}
     callbacks: list = []
     shape = data.train.image_shape
     options["augment"] = parse_augment(config.augment, shape)

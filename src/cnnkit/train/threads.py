@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable
 
 from .loop import TrainerHook
 
@@ -21,40 +21,38 @@ WARMUP_STEPS = 3  # oneDNN builds its kernels during the first steps of each set
 PROBE_STEPS = 6
 RECHECK_SECONDS = 60.0
 
-SWITCH_STEPS = 2  # steps not timed after a switch (new shapes build their kernels)
-
-_last_decision: dict[tuple, tuple[Hashable, float]] = {}  # candidates -> (choice, decided at)
+_last_decision: dict[int, tuple[int, float]] = {}  # max threads -> (threads, decided at)
 
 
 class ThreadTuner(TrainerHook):
-    """Time a few steps with each way of using the cores; keep the fastest.
+    """Alternate between ``max_threads`` cores and one; keep the faster setting.
 
-    ``candidates`` are the settings to try, the first (all cores) the default; ``use(c)``
-    makes training use setting ``c`` (``Trainer.use_cores``).
+    ``use(n)`` makes training use ``n`` cores (``Trainer.use_cores``).
     """
 
-    def __init__(self, candidates: Sequence[Hashable], use: Callable[[Hashable], None],
+    def __init__(self, max_threads: int, use: Callable[[int], None],
                  recheck_seconds: float = RECHECK_SECONDS):
-        self.candidates = list(candidates)
+        self.max_threads = max_threads
         self.use = use
         self.recheck_seconds = recheck_seconds
-        self.timings: dict[Hashable, list[float]] = {}
+        self.candidates = [max_threads, 1]
+        self.timings: dict[int, list[float]] = {}
         self.probing = 0  # index into candidates while probing, -1 once decided
         self.skip = WARMUP_STEPS
         self.decided_at = 0.0
         self.last = time.perf_counter()
         self.use(self.candidates[0])
-        self.reused = None  # a recent decision, applied from the first step on
-        choice, decided_at = _last_decision.get(tuple(self.candidates), (None, float("-inf")))
+        self.reused = 0  # a recent decision, applied from the first step on
+        threads, decided_at = _last_decision.get(max_threads, (0, float("-inf")))
         if self.last - decided_at <= recheck_seconds:
-            self.probing, self.decided_at, self.reused = -1, decided_at, choice
+            self.probing, self.decided_at, self.reused = -1, decided_at, threads
 
     def after_step(self, trainer) -> None:
         now = time.perf_counter()
         seconds, self.last = now - self.last, now
-        if self.reused is not None:  # only now: a fit that fails before its first step
-            self.use(self.reused)    # keeps the default
-            self.reused = None
+        if self.reused:  # only now: a fit that fails before its first step keeps all cores
+            self.use(self.reused)
+            self.reused = 0
         if self.probing < 0:
             if now - self.decided_at > self.recheck_seconds:
                 self._start_probe()
@@ -62,25 +60,25 @@ class ThreadTuner(TrainerHook):
         if self.skip > 0:
             self.skip -= 1
             return
-        candidate = self.candidates[self.probing]
-        self.timings.setdefault(candidate, []).append(seconds)
-        if len(self.timings[candidate]) < PROBE_STEPS:
+        threads = self.candidates[self.probing]
+        self.timings.setdefault(threads, []).append(seconds)
+        if len(self.timings[threads]) < PROBE_STEPS:
             return
         self.probing += 1
         if self.probing < len(self.candidates):
             self.use(self.candidates[self.probing])
-            self.skip = SWITCH_STEPS
+            self.skip = 1
             return
-        best = min(self.timings, key=lambda c: statistics.median(self.timings[c]))
+        best = min(self.timings, key=lambda t: statistics.median(self.timings[t]))
         self.use(best)
         self.probing, self.decided_at = -1, now
-        _last_decision[tuple(self.candidates)] = (best, now)
+        _last_decision[self.max_threads] = (best, now)
 
     def _start_probe(self) -> None:
         self.timings = {}
         self.probing = 0
-        self.skip = SWITCH_STEPS
+        self.skip = 1
         self.use(self.candidates[0])
 
     def after_training(self, trainer) -> None:
-        self.use(self.candidates[0])
+        self.use(self.max_threads)
