@@ -45,14 +45,14 @@ def share_counts(monkeypatch):
     return counts
 
 
-def trained(build, fashion, batch_size, **fit):
+def trained(build, fashion, batch_size, cores=2, **fit):
     torch.manual_seed(0)
     model = build()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     x, y = fashion
     history = model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=False, verbose=0,
-                        trainer_options={"cores": 2}, **fit)
+                        trainer_options={"cores": cores}, **fit)
     return model.get_weights(), history.history
 
 
@@ -129,7 +129,7 @@ def test_shares_are_reproducible(fashion, two_threads, share_counts):
     (lambda: zoo.tutorial_mnist((28, 28, 1), 10), 64, True),
     (lambda: zoo.tutorial_mnist((28, 28, 1), 10), 32, False),  # under a piece per core
     (lambda: zoo.small_cnn((28, 28, 1), 10, width=4), 64, False),  # batch norm
-    (lambda: zoo.tutorial_mnist((28, 28, 1), 10, dropout=0.5), 64, False),  # random draws
+    (lambda: zoo.tutorial_mnist((28, 28, 1), 10, dropout=0.5), 64, True),  # piece draws
     (lambda: Sequential([layers.Input((28, 28, 1)), layers.RandomFlip("horizontal"),
                          layers.Flatten(), layers.Dense(10, activation="softmax")]), 64,
      False)])
@@ -137,6 +137,23 @@ def test_only_independent_deterministic_samples_share_and_only_large_batches(
         fashion, two_threads, share_counts, build, batch_size, shared):
     trained(build, fashion, batch_size)
     assert bool(share_counts) is shared
+
+
+def test_dropout_draws_per_piece_so_runs_repeat_on_any_number_of_cores(fashion, two_threads,
+                                                                      share_counts):
+    build = lambda: zoo.tutorial_mnist((28, 28, 1), 10, dropout=0.5)  # noqa: E731
+    first, first_logs = trained(build, fashion, 128)
+    again, _ = trained(build, fashion, 128)
+    assert set(share_counts) == {2}
+    one_core, one_core_logs = trained(build, fashion, 128, cores=1)
+    assert 1 in share_counts
+    for a, b, c in zip(first, again, one_core, strict=True):
+        assert np.array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-6)  # the same masks
+    np.testing.assert_allclose(first_logs["loss"], one_core_logs["loss"], rtol=1e-5)
+    _, undropped_logs = trained(lambda: zoo.tutorial_mnist((28, 28, 1), 10),
+                                fashion, 128)
+    assert undropped_logs["loss"][0] < first_logs["loss"][0]  # the dropout did drop
 
 
 def test_validation_uses_the_cores_and_fit_restores_the_threads(fashion, two_threads,

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from cnnkit.errors import LayerError
+from cnnkit.layers import draws
 from cnnkit.layers.base import Layer
 from cnnkit.layers.weights import Weight
 
@@ -103,7 +104,8 @@ class Flatten(Layer):
 class Dropout(Layer):
     """Zeroes inputs with probability ``rate`` in training only, as ``keras.layers.Dropout``.
 
-    ``seed`` is kept for Keras compatibility; randomness comes from torch's global RNG.
+    ``seed`` is kept for Keras compatibility; randomness comes from torch's global RNG
+    (through a generator per piece when a batch trains as shares: layers/draws.py).
     """
 
     def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None,
@@ -117,7 +119,7 @@ class Dropout(Layer):
         self.seed = seed
 
     def _make_module(self, shape: tuple[int, ...]) -> nn.Module:
-        return nn.Dropout(self.rate)
+        return draws.Dropout(self.rate)
 
 
 class SpatialDropout2D(Layer):
@@ -133,7 +135,7 @@ class SpatialDropout2D(Layer):
         return shape
 
     def _make_module(self, shape: tuple[int, ...]) -> nn.Module:
-        return nn.Dropout2d(self.rate)
+        return draws.Dropout(self.rate, spatial=True)
 
 
 class Activation(Layer):

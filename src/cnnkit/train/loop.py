@@ -7,13 +7,16 @@ that checkpoints save and restore.
 
 from __future__ import annotations
 
+import itertools
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 
 from ..errors import TrainingError
+from ..layers.draws import piece_generator
 from .batches import ArraySource, WaitTimer
 from .checkpoint import CheckpointError, rng_states, set_rng_states
 from .core_threads import CoreThreads, torch_threads
@@ -23,9 +26,10 @@ from .metrics import Metric
 from .micro_batches import (
     Piece,
     couples_samples,
-    draws_at_random,
+    draws_in_thread_order,
     pieces,
     shares,
+    uses_dropout,
     worth_sharing,
 )
 from .precision import autocast_precision
@@ -135,7 +139,8 @@ class Trainer:
         # (train/core_threads.py) where the result cannot depend on the threads' timing.
         # Batch norm couples the samples of a batch: such networks train on whole batches.
         self._whole_batches = couples_samples(model.net)
-        self._can_share = not (self._whole_batches or draws_at_random(model.net))
+        self._can_share = not (self._whole_batches or draws_in_thread_order(model.net))
+        self._piece_generators = uses_dropout(model.net)
         self._sharing = False  # decided by each fit from its batch size
         self.max_cores = torch.get_num_threads()
         self.cores = cores or self.max_cores
@@ -207,10 +212,12 @@ class Trainer:
             if self._core_threads is None or self._core_threads.count < self.cores:
                 self._close_core_threads()
                 self._core_threads = CoreThreads(self.cores)
-            results = self._core_threads.map(self._share_gradients,
-                                             shares(x, y, w, self.cores))
+            parts = shares(x, y, w, self.cores)
+            seeded = list(zip(parts, self._first_seeds(parts), strict=True))
+            results = self._core_threads.map(self._share_gradients, seeded)
         else:
-            results = [self._share_gradients(list(pieces(x, y, w, self._whole_batches)))]
+            results = [self._share_gradients((list(pieces(x, y, w, self._whole_batches)),
+                                              None))]
         value = sum(result.loss for result in results)
         if not np.isfinite(value):
             return self._stop_on_nan(value)
@@ -225,13 +232,27 @@ class Trainer:
         self.state.seen += len(x)
         return value
 
-    def _share_gradients(self, share: list[Piece]) -> ShareResult:
+    def _first_seeds(self, parts: list[list[Piece]]) -> list[int | None]:
+        """For each share, the seed of its first piece's dropout generator (the next
+        pieces count up from it), drawn from torch's global generator once per step, so
+        a seeded run repeats whatever the threads' timing; None without dropout."""
+        if not self._piece_generators:
+            return [None] * len(parts)
+        base = int(torch.randint(0, 2**62, (1,)))
+        counts = itertools.accumulate((len(share) for share in parts[:-1]), initial=0)
+        return [base + count for count in counts]
+
+    def _share_gradients(self, part: tuple[list[Piece], int | None]) -> ShareResult:
         """Forward and backward over one share's pieces: the sum of their gradients, each
-        piece's mean loss weighted by its fraction of the batch."""
+        piece's mean loss weighted by its fraction of the batch. With a first seed, each
+        piece's dropout draws from its own generator."""
+        share, first_seed = part
         params = self._params
         result = ShareResult([None] * len(params), 0.0, [])
-        for xs, ys, ws, fraction in share:
-            with self._autocast():
+        for index, (xs, ys, ws, fraction) in enumerate(share):
+            draws = (nullcontext() if first_seed is None else
+                     piece_generator(torch.Generator().manual_seed(first_seed + index)))
+            with draws, self._autocast():
                 output = self.model.net(xs)
             loss = self.task.loss(output, ys, self.task.on_logits, ws)
             result.loss += float(loss.detach()) * fraction

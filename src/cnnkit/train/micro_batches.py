@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..layers.augment import RandomOp
+from ..layers.draws import Dropout
 
 MICRO_BATCH = 32
 
@@ -31,10 +32,16 @@ def couples_samples(net: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
 
-def draws_at_random(net: nn.Module) -> bool:
-    """True if a layer draws random numbers in training (dropout, random augmentation):
-    shares on several threads would draw them in whichever order the threads get there."""
-    return any(isinstance(m, nn.modules.dropout._DropoutNd | RandomOp) for m in net.modules())
+def draws_in_thread_order(net: nn.Module) -> bool:
+    """True if a layer draws random numbers from a generator all threads share (random
+    augmentation layers): shares would draw them in whichever order the threads get there.
+    (Dropout draws from a generator per piece: layers/draws.py.)"""
+    return any(isinstance(m, RandomOp) for m in net.modules())
+
+
+def uses_dropout(net: nn.Module) -> bool:
+    """True if the network has dropout layers (which then need a generator per piece)."""
+    return any(isinstance(m, Dropout) for m in net.modules())
 
 
 Piece = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, float]

@@ -1,0 +1,57 @@
+"""Dropout whose random draws can come from a generator of the training piece.
+
+When a batch trains as shares on several threads (train/core_threads.py), draws from
+torch's global generator would be handed out in whichever order the threads get there, so a
+seeded run would not repeat. The trainer gives each piece its own generator, seeded from
+the global one once per step, through :func:`piece_generator`; dropout draws from it. Outside
+such a block (one thread, evaluation, a user's own loop) dropout is torch's own, on torch's
+global generator.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_local = threading.local()
+
+
+@contextmanager
+def piece_generator(generator: torch.Generator) -> Iterator[None]:
+    """Make dropout on this thread draw from ``generator`` within the block."""
+    _local.generator = generator
+    try:
+        yield
+    finally:
+        _local.generator = None
+
+
+class Dropout(nn.Module):
+    """Zeroes elements (or with ``spatial``, whole feature maps) with probability ``rate``
+    in training and scales the rest by ``1 / (1 - rate)``, as ``nn.Dropout``/``Dropout2d``."""
+
+    def __init__(self, rate: float, spatial: bool = False):
+        super().__init__()
+        self.rate = rate
+        self.spatial = spatial
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Dropped-out ``x`` in training, ``x`` itself in evaluation."""
+        if not self.training or self.rate == 0.0:
+            return x
+        generator = getattr(_local, "generator", None)
+        if generator is None:
+            drop = F.dropout2d if self.spatial else F.dropout
+            return drop(x, self.rate, training=True)
+        keep = 1.0 - self.rate
+        mask = (x.new_empty(x.shape[:2] + (1,) * (x.dim() - 2)) if self.spatial
+                else torch.empty_like(x))
+        return x * mask.bernoulli_(keep, generator=generator).div_(keep)
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}, spatial={self.spatial}"
