@@ -11,6 +11,9 @@ steadier from fit to fit (docs/performance.md).
 
 Not for networks whose layers couple the samples of a batch: BatchNormalization's batch
 statistics would become per-piece statistics, so such networks train on whole batches.
+
+Where every core gets at least one piece, the pieces are dealt out as one share per core,
+each computed on its own thread (train/core_threads.py).
 """
 
 from __future__ import annotations
