@@ -7,31 +7,20 @@ that checkpoints save and restore.
 
 from __future__ import annotations
 
-import itertools
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 
 from ..errors import TrainingError
-from ..layers.draws import piece_generator
+from .batch_gradients import BatchGradients
 from .batches import ArraySource, WaitTimer
 from .checkpoint import CheckpointError, rng_states, set_rng_states
-from .core_threads import CoreThreads, torch_threads
+from .core_threads import torch_threads
 from .history import History
 from .losses import Loss
 from .metrics import Metric
-from .micro_batches import (
-    Piece,
-    couples_samples,
-    draws_in_thread_order,
-    pieces,
-    shares,
-    uses_dropout,
-    worth_sharing,
-)
 from .precision import autocast_precision
 from .progress import EpochProgress
 
@@ -81,22 +70,6 @@ class Task:
         return output
 
 
-@dataclass
-class ShareResult:
-    """What one share of a batch gave: summed gradients, weighted loss, scored outputs."""
-
-    gradients: list[torch.Tensor | None]
-    loss: float
-    scored: list[tuple[torch.Tensor, torch.Tensor]]
-
-    def add(self, grads) -> None:
-        """Add one piece's gradients (None where a parameter was not used)."""
-        for i, grad in enumerate(grads):
-            if grad is not None:
-                held = self.gradients[i]
-                self.gradients[i] = grad if held is None else held.add_(grad)
-
-
 def epoch_order(seed: int, epoch: int, n: int, shuffle: bool) -> np.ndarray | None:
     """The sample order of ``epoch``: a function of the seed and epoch number alone, so a
     resumed run sees exactly the batches the uninterrupted run would have seen."""
@@ -135,17 +108,9 @@ class Trainer:
         self.task = task
         self.precision = autocast_precision(precision)
         self.hooks: list[TrainerHook] = list(hooks)
-        # A step runs on torch's threads, or as shares of the batch on one thread per core
-        # (train/core_threads.py) where the result cannot depend on the threads' timing.
-        # Batch norm couples the samples of a batch: such networks train on whole batches.
-        self._whole_batches = couples_samples(model.net)
-        self._can_share = not (self._whole_batches or draws_in_thread_order(model.net))
-        self._piece_generators = uses_dropout(model.net)
-        self._sharing = False  # decided by each fit from its batch size
+        self.gradients = BatchGradients(model.net, self._piece_loss, self._autocast)
         self.max_cores = torch.get_num_threads()
         self.cores = cores or self.max_cores
-        self._core_threads: CoreThreads | None = None
-        self._params: list[torch.Tensor] = []  # the trainable ones, listed when fit starts
         if (cores is None and self.max_cores > 1
                 and not torch.are_deterministic_algorithms_enabled()):
             from .threads import ThreadTuner
@@ -193,37 +158,32 @@ class Trainer:
     def _autocast(self):
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
+    def _piece_loss(self, output: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None
+                    ) -> torch.Tensor:
+        return self.task.loss(output, y, self.task.on_logits, w)
+
     def use_cores(self, cores: int) -> None:
-        """Train the following steps on ``cores`` cores."""
+        """Train the following steps on ``cores`` cores (with shares, the calling thread
+        keeps one torch thread all along: see train/core_threads.py)."""
         self.cores = cores
-        torch.set_num_threads(1 if self._sharing else cores)
+        torch.set_num_threads(1 if self.gradients.sharing else cores)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> float:
-        """One optimizer step on a batch, computed as shares on the cores and cache-sized
-        pieces (train/core_threads.py, train/micro_batches.py); returns the batch loss."""
+        """One optimizer step on a batch (pieces, shares on the cores: see
+        train/batch_gradients.py); returns the batch loss."""
         optimizer = self.model.optimizer
         if self.schedule is not None:
             optimizer.learning_rate = self.schedule(
                 self.state.epoch * self.steps_per_epoch + self.state.step)
         if self.augment is not None:
             x = self.augment(x)
-        torch_optimizer = optimizer.torch_optimizer
-        if self._sharing:
-            if self._core_threads is None or self._core_threads.count < self.cores:
-                self._close_core_threads()
-                self._core_threads = CoreThreads(self.cores)
-            parts = shares(x, y, w, self.cores)
-            seeded = list(zip(parts, self._first_seeds(parts), strict=True))
-            results = self._core_threads.map(self._share_gradients, seeded)
-        else:
-            results = [self._share_gradients((list(pieces(x, y, w, self._whole_batches)),
-                                              None))]
+        results = self.gradients.compute(x, y, w, self.cores)
         value = sum(result.loss for result in results)
         if not np.isfinite(value):
             return self._stop_on_nan(value)
-        self._set_gradients(results)
+        self.gradients.set_gradients(results)
         self._clip(optimizer)
-        torch_optimizer.step()
+        optimizer.torch_optimizer.step()
         with torch.no_grad():
             for result in results:
                 for output, ys in result.scored:
@@ -232,60 +192,12 @@ class Trainer:
         self.state.seen += len(x)
         return value
 
-    def _first_seeds(self, parts: list[list[Piece]]) -> list[int | None]:
-        """For each share, the seed of its first piece's dropout generator (the next
-        pieces count up from it), drawn from torch's global generator once per step, so
-        a seeded run repeats whatever the threads' timing; None without dropout."""
-        if not self._piece_generators:
-            return [None] * len(parts)
-        base = int(torch.randint(0, 2**62, (1,)))
-        counts = itertools.accumulate((len(share) for share in parts[:-1]), initial=0)
-        return [base + count for count in counts]
-
-    def _share_gradients(self, part: tuple[list[Piece], int | None]) -> ShareResult:
-        """Forward and backward over one share's pieces: the sum of their gradients, each
-        piece's mean loss weighted by its fraction of the batch. With a first seed, each
-        piece's dropout draws from its own generator."""
-        share, first_seed = part
-        params = self._params
-        result = ShareResult([None] * len(params), 0.0, [])
-        for index, (xs, ys, ws, fraction) in enumerate(share):
-            draws = (nullcontext() if first_seed is None else
-                     piece_generator(torch.Generator().manual_seed(first_seed + index)))
-            with draws, self._autocast():
-                output = self.model.net(xs)
-            loss = self.task.loss(output, ys, self.task.on_logits, ws)
-            result.loss += float(loss.detach()) * fraction
-            if not np.isfinite(result.loss):
-                break
-            grads = torch.autograd.grad(loss * fraction, params, allow_unused=True)
-            result.add(grads)
-            result.scored.append((output.detach(), ys))
-        return result
-
-    def _set_gradients(self, results: list[ShareResult]) -> None:
-        """Each parameter's ``.grad`` (so no zeroing is needed): the shares' gradients
-        summed in share order (so a run is reproducible for a given number of cores), laid
-        out like the parameter."""
-        summed = results[0]
-        for result in results[1:]:
-            summed.add(result.gradients)
-        for param, grad in zip(self._params, summed.gradients, strict=True):
-            if grad is not None and grad.stride() != param.stride():
-                grad = torch.empty_like(param).copy_(grad)
-            param.grad = grad
-
     def _count_correct(self, output: torch.Tensor, ys: torch.Tensor) -> None:
         outputs = self.task.outputs_for_metrics(output)
         for metric in self.task.metrics:
             c = float(metric.correct(outputs, ys, self.task.loss.binary,
                                      self.task.loss.sparse_labels))
             self.state.correct[metric.name] = self.state.correct.get(metric.name, 0.0) + c
-
-    def _close_core_threads(self) -> None:
-        if self._core_threads is not None:
-            self._core_threads.close()
-            self._core_threads = None
 
     def _stop_on_nan(self, value: float) -> float:
         """A non-finite loss: no optimizer step; stop as TerminateOnNaN says, or raise."""
@@ -308,7 +220,7 @@ class Trainer:
         if (optimizer.clipvalue is None and optimizer.clipnorm is None
                 and optimizer.global_clipnorm is None):
             return
-        params = [p for p in self._params if p.grad is not None]
+        params = [p for p in self.gradients.params if p.grad is not None]
         if optimizer.clipvalue is not None:
             torch.nn.utils.clip_grad_value_(params, optimizer.clipvalue)
         if optimizer.clipnorm is not None:
@@ -326,9 +238,8 @@ class Trainer:
         self.model.stop_training = False
         self.callbacks = callbacks
         self.steps_per_epoch = -(-len(train) // batch_size)
-        self._sharing = self._can_share and worth_sharing(batch_size, self.max_cores)
+        self.gradients.start(batch_size, self.max_cores)
         self.use_cores(self.cores)
-        self._params = [p for p in self.model.net.parameters() if p.requires_grad]
         self.model.optimizer.torch_optimizer.zero_grad(set_to_none=True)  # no stale grads
         try:
             if not resume:
@@ -337,7 +248,7 @@ class Trainer:
         finally:
             for hook in self.hooks:
                 hook.after_training(self)
-            self._close_core_threads()
+            self.gradients.close()
             torch.set_num_threads(self.max_cores)
         callbacks.on_train_end()
         return self.history
