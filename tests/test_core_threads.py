@@ -3,7 +3,9 @@ batch's gradient, reproducibly, and leaves torch's threads as it found them."""
 
 from __future__ import annotations
 
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -98,6 +100,32 @@ def test_an_error_in_a_helper_reaches_the_caller_and_the_threads_go_on():
         assert workers.map(job, ["x", "y"]) == ["x", "y"]
     finally:
         workers.close()
+
+
+def test_interrupted_while_helpers_work_the_threads_are_let_go():
+    release = threading.Event()
+
+    def job(part):
+        if part == "slow":
+            release.wait(10)
+        return part
+
+    def ctrl_c():
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        time.sleep(0.2)
+        release.set()  # the helper finishes only after the caller was interrupted
+
+    workers = CoreThreads(2)
+    timer = threading.Timer(0.2, ctrl_c)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        workers.map(job, ["fast", "slow"])  # the caller waits for the helper: Ctrl-C
+    timer.join()
+    assert workers.count == 1  # the late "slow" result can never answer a later call
+    with pytest.raises(ValueError, match="2 parts for 1 threads"):
+        workers.map(job, ["x", "y"])
+    assert workers.map(job, ["x"]) == ["x"]
+    workers.close()
 
 
 @pytest.mark.parametrize(("batch_size", "fit"), [

@@ -50,25 +50,36 @@ class CoreThreads:
 
     def map(self, job: Callable[[Any], Any], parts: Sequence[Any]) -> list[Any]:
         """``[job(part) for part in parts]``, one part per thread (at most ``count``),
-        the first on the calling thread. Call it with one torch thread (``torch_threads``):
-        more would compete with the helpers for the cores."""
+        the first on the calling thread, which should be at one torch thread (more would
+        compete with the helpers for the cores; ``Trainer.use_cores`` sees to it). An
+        error in any part is raised here. Interrupted while helpers still work (Ctrl-C),
+        the helpers are let go (``count`` drops to 1), so no late result is ever taken
+        for a later call's."""
         if len(parts) > self.count:
             raise ValueError(f"{len(parts)} parts for {self.count} threads")
         for jobs, part in zip(self._jobs, parts[1:], strict=False):
             jobs.put((job, part))
         first = _outcome(job, parts[0])
-        outcomes = [first] + [self._results[i].get() for i in range(len(parts) - 1)]
+        try:
+            outcomes = [first] + [self._results[i].get() for i in range(len(parts) - 1)]
+        except BaseException:
+            self._stop(wait=False)
+            raise
         for failed, value in outcomes:
             if failed:
                 raise value
         return [value for _, value in outcomes]
 
     def close(self) -> None:
-        """Stop the helper threads (idempotent)."""
+        """Stop the helper threads, waiting for them (idempotent)."""
+        self._stop(wait=True)
+
+    def _stop(self, wait: bool) -> None:
         for jobs in self._jobs:
-            jobs.put(None)
-        for thread in self._threads:
-            thread.join()
+            jobs.put(None)  # each helper ends after its current job
+        if wait:
+            for thread in self._threads:
+                thread.join()
         self._jobs, self._results, self._threads = [], [], []
         self.count = 1
 
