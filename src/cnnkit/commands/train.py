@@ -85,7 +85,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      help="auto (default): bf16 autocast where the CPU computes bf16 natively, "
                           "else fp32; bf16 without native support falls back to fp32 with a "
                           "notice")
-    run.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    run.add_argument("--threads", type=int,
+                     help="cores to train on (default: all, down to one while another "
+                          "process holds a core)")
     run.add_argument("--seed", type=int, help="random seed (default 0)")
     run.add_argument("--deterministic", action="store_true", default=None,
                      help="deterministic algorithms: a resumed run matches an uninterrupted "
