@@ -4,7 +4,7 @@ A batch's activations must stay in the caches for the memory-bound passes (pooli
 zero-filled gradient, ReLU, bias) to be cheap. At batch 128 they no longer do: the CIFAR-10
 tutorial CNN trained slower per image at batch 128 than at 32. Running the forward and
 backward passes on pieces of ``MICRO_BATCH`` images and summing their gradients (each
-piece's mean loss weighted by its share of the batch) gives the gradient of the whole
+piece's mean loss weighted by its fraction of the batch) gives the gradient of the whole
 batch, up to float rounding, and one optimizer step per batch as before. At batch 128 on
 the tutorial CNNs: 1.29-1.45x img/s in a plain torch loop; in ``fit()`` 1.0-1.47x, and
 steadier from fit to fit (docs/performance.md).
@@ -52,8 +52,8 @@ Piece = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, float]
 
 def pieces(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, whole: bool,
            total: int | None = None) -> Iterator[Piece]:
-    """``(x, y, w, share)`` for each piece (the whole batch if ``whole``), where share is the
-    piece's fraction of a batch of ``total`` samples (default: of these)."""
+    """``(x, y, w, fraction)`` for each piece (the whole batch if ``whole``), where fraction
+    is the piece's part of a batch of ``total`` samples (default: of these)."""
     n = len(x)
     total = total or n
     size = n if whole or n <= MICRO_BATCH else MICRO_BATCH
@@ -73,7 +73,7 @@ def worth_sharing(batch_size: int, cores: int) -> bool:
 def shares(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, count: int
            ) -> list[list[Piece]]:
     """The batch cut into ``count`` contiguous shares as equal as can be (fewer if the
-    batch has fewer samples), each as its list of pieces; the shares sum to 1."""
+    batch has fewer samples), each as its list of pieces; the pieces' fractions sum to 1."""
     n = len(x)
     count = max(1, min(count, n))
     bounds = [n * i // count for i in range(count + 1)]
