@@ -158,18 +158,26 @@ def test_shares_are_reproducible(fashion, two_threads, share_counts):
     (lambda: zoo.tutorial_mnist((28, 28, 1), 10), 32, False),  # under a piece per core
     (lambda: zoo.small_cnn((28, 28, 1), 10, width=4), 64, False),  # batch norm
     (lambda: zoo.tutorial_mnist((28, 28, 1), 10, dropout=0.5), 64, True),  # piece draws
-    (lambda: Sequential([layers.Input((28, 28, 1)), layers.RandomFlip("horizontal"),
-                         layers.Flatten(), layers.Dense(10, activation="softmax")]), 64,
-     False)])
+    (lambda: flipping(seed=None), 64, True),  # unseeded augmentation: piece draws
+    (lambda: flipping(seed=1), 64, False)])  # the layer's own generator, shared by threads
 def test_only_independent_deterministic_samples_share_and_only_large_batches(
         fashion, two_threads, share_counts, build, batch_size, shared):
     trained(build, fashion, batch_size)
     assert bool(share_counts) is shared
 
 
-def test_dropout_draws_per_piece_so_runs_repeat_on_any_number_of_cores(fashion, two_threads,
-                                                                      share_counts):
-    build = lambda: zoo.tutorial_mnist((28, 28, 1), 10, dropout=0.5)  # noqa: E731
+def flipping(seed):
+    """A small network whose first layer flips and rotates the images at random."""
+    return Sequential([layers.Input((28, 28, 1)), layers.RandomFlip("horizontal", seed=seed),
+                       layers.RandomRotation(0.1), layers.Conv2D(4, 3, activation="relu"),
+                       layers.MaxPooling2D(2), layers.Flatten(),
+                       layers.Dense(10, activation="softmax")])
+
+
+@pytest.mark.parametrize("build", [
+    lambda: zoo.tutorial_mnist((28, 28, 1), 10, dropout=0.5), lambda: flipping(seed=None)])
+def test_random_layers_draw_per_piece_so_runs_repeat_on_any_number_of_cores(
+        fashion, two_threads, share_counts, build):
     first, first_logs = trained(build, fashion, 128)
     again, _ = trained(build, fashion, 128)
     assert set(share_counts) == {2}
@@ -179,9 +187,14 @@ def test_dropout_draws_per_piece_so_runs_repeat_on_any_number_of_cores(fashion, 
         assert np.array_equal(a, b)
         np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-6)  # the same masks
     np.testing.assert_allclose(first_logs["loss"], one_core_logs["loss"], rtol=1e-5)
-    _, undropped_logs = trained(lambda: zoo.tutorial_mnist((28, 28, 1), 10),
-                                fashion, 128)
-    assert undropped_logs["loss"][0] < first_logs["loss"][0]  # the dropout did drop
+    torch.manual_seed(0)
+    model = build()  # the same initial weights...
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    torch.manual_seed(1)  # ...other draws: the random layers matter
+    model.fit(*fashion, batch_size=128, epochs=2, shuffle=False, verbose=0,
+              trainer_options={"cores": 2})
+    assert any(not np.array_equal(a, b)
+               for a, b in zip(first, model.get_weights(), strict=True))
 
 
 def test_validation_uses_the_cores_and_fit_restores_the_threads(fashion, two_threads,

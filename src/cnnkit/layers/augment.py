@@ -6,6 +6,8 @@ draws one random transform per sample and applies it to the whole batch at once:
 through ``torch.where`` on a per-sample mask, rotation/translation/zoom through one
 ``affine_grid`` + ``grid_sample``. Randomness comes from torch's global RNG
 (``torch.manual_seed``), or from a generator of the layer's own when ``seed`` is given.
+When a batch trains as shares on several cores, unseeded layers draw from a generator per
+piece of the batch instead (layers/draws.py), so seeded runs still repeat.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnkit.layers.base import Layer
+from cnnkit.layers.draws import current_generator
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("bilinear", "nearest")
@@ -50,7 +53,8 @@ class RandomOp(nn.Module):
     def uniform(self, n: int, bounds: tuple[float, float], like: torch.Tensor) -> torch.Tensor:
         """``n`` draws from U[low, high], as a tensor of ``like``'s dtype and device."""
         low, high = bounds
-        draws = torch.rand(n, generator=self.generator) * (high - low) + low
+        generator = self.generator if self.generator is not None else current_generator()
+        draws = torch.rand(n, generator=generator) * (high - low) + low
         return draws.to(dtype=like.dtype, device=like.device)
 
 

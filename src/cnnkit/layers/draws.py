@@ -1,11 +1,12 @@
-"""Dropout whose random draws can come from a generator of the training piece.
+"""Random draws from a generator of the training piece: dropout and augmentation layers.
 
 When a batch trains as shares on several threads (train/core_threads.py), draws from
 torch's global generator would be handed out in whichever order the threads get there, so a
 seeded run would not repeat. The trainer gives each piece its own generator, seeded from
-the global one once per step, through :func:`piece_generator`; dropout draws from it. Outside
-such a block (one thread, evaluation, a user's own loop) dropout is torch's own, on torch's
-global generator.
+the global one once per step, through :func:`piece_generator`; dropout and the random
+augmentation layers without a ``seed`` of their own (layers/augment.py) draw from it.
+Outside such a block (one thread, evaluation, a user's own loop) they draw from torch's
+global generator, and dropout is torch's own.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def piece_generator(generator: torch.Generator) -> Iterator[None]:
         _local.generator = None
 
 
+def current_generator() -> torch.Generator | None:
+    """The generator of the piece this thread is training, or None outside one."""
+    return getattr(_local, "generator", None)
+
+
 class Dropout(nn.Module):
     """Zeroes elements (or with ``spatial``, whole feature maps) with probability ``rate``
     in training and scales the rest by ``1 / (1 - rate)``, as ``nn.Dropout``/``Dropout2d``."""
@@ -44,7 +50,7 @@ class Dropout(nn.Module):
         """Dropped-out ``x`` in training, ``x`` itself in evaluation."""
         if not self.training or self.rate == 0.0:
             return x
-        generator = getattr(_local, "generator", None)
+        generator = current_generator()
         if generator is None:
             drop = F.dropout2d if self.spatial else F.dropout
             return drop(x, self.rate, training=True)

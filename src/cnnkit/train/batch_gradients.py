@@ -25,9 +25,9 @@ from .micro_batches import (
     Piece,
     couples_samples,
     draws_in_thread_order,
+    draws_per_piece,
     pieces,
     shares,
-    uses_dropout,
     worth_sharing,
 )
 
@@ -54,8 +54,9 @@ class BatchGradients:
     ``loss(output, y, w)`` is the batch-mean loss of a piece; ``autocast()`` the precision
     context of the forward pass. Shares are used only where the result cannot depend on
     the threads' timing: not with batch norm (it couples the samples of a batch, so such
-    networks train on whole batches) nor with random augmentation layers inside the
-    network. Dropout draws from a generator per piece instead (layers/draws.py).
+    networks train on whole batches) nor with random augmentation layers that have a
+    ``seed`` of their own. Dropout and unseeded augmentation layers draw from a generator
+    per piece instead (layers/draws.py).
     """
 
     def __init__(self, net: nn.Module, loss: Callable,
@@ -65,7 +66,7 @@ class BatchGradients:
         self.autocast = autocast
         self.whole_batches = couples_samples(net)
         self.can_share = not (self.whole_batches or draws_in_thread_order(net))
-        self.piece_generators = uses_dropout(net)
+        self.piece_generators = draws_per_piece(net)
         self.sharing = False
         self.params: list[torch.Tensor] = []
         self._threads: CoreThreads | None = None
@@ -105,9 +106,9 @@ class BatchGradients:
             self._threads = None
 
     def _first_seeds(self, parts: list[list[Piece]]) -> list[int | None]:
-        """For each share, the seed of its first piece's dropout generator (the next
-        pieces count up from it), drawn from torch's global generator once per step, so
-        a seeded run repeats whatever the threads' timing; None without dropout."""
+        """For each share, the seed of its first piece's generator (the next pieces count
+        up from it), drawn from torch's global generator once per step, so a seeded run
+        repeats whatever the threads' timing; None without random layers."""
         if not self.piece_generators:
             return [None] * len(parts)
         base = int(torch.randint(0, 2**62, (1,)))
@@ -116,7 +117,7 @@ class BatchGradients:
 
     def _share(self, part: tuple[list[Piece], int | None]) -> ShareResult:
         """Forward and backward over one share's pieces; with a first seed, each piece's
-        dropout draws from its own generator. Stops at a non-finite loss."""
+        random layers draw from its own generator. Stops at a non-finite loss."""
         share, first_seed = part
         result = ShareResult([None] * len(self.params), 0.0, [])
         for index, (xs, ys, ws, fraction) in enumerate(share):

@@ -12,8 +12,8 @@ CIFAR-10 tutorial CNN at batch 128 trained 1.14x (``fit()``) and 1.18-1.30x (ste
 as shares, the MNIST one 1.05x and 0.96-1.09x; at batch 32 shares ran 0.80-1.05x. So a fit
 uses shares when each core gets at least a whole piece of 32 images
 (``micro_batches.worth_sharing``), and only for networks whose result cannot depend on the
-threads' timing: no batch norm, no random augmentation layers (dropout draws from a
-generator per piece: layers/draws.py).
+threads' timing: no batch norm, no augmentation layer with a seed of its own (dropout and
+unseeded augmentation layers draw from a generator per piece: layers/draws.py).
 
 The calling thread must stay at one torch thread through the whole training phase, the
 optimizer step included: a torch thread pool woken for the step keeps spinning afterwards

@@ -36,15 +36,17 @@ def couples_samples(net: nn.Module) -> bool:
 
 
 def draws_in_thread_order(net: nn.Module) -> bool:
-    """True if a layer draws random numbers from a generator all threads share (random
-    augmentation layers): shares would draw them in whichever order the threads get there.
-    (Dropout draws from a generator per piece: layers/draws.py.)"""
-    return any(isinstance(m, RandomOp) for m in net.modules())
+    """True if a random augmentation layer has a generator of its own (its ``seed``): all
+    threads would share it, so shares would draw in whichever order the threads get there.
+    (Other random layers draw from a generator per piece: layers/draws.py.)"""
+    return any(isinstance(m, RandomOp) and m.generator is not None for m in net.modules())
 
 
-def uses_dropout(net: nn.Module) -> bool:
-    """True if the network has dropout layers (which then need a generator per piece)."""
-    return any(isinstance(m, Dropout) for m in net.modules())
+def draws_per_piece(net: nn.Module) -> bool:
+    """True if the network has layers that draw from a piece's generator when given one:
+    dropout, and random augmentation layers without a seed of their own."""
+    return any(isinstance(m, Dropout) or (isinstance(m, RandomOp) and m.generator is None)
+               for m in net.modules())
 
 
 Piece = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, float]
