@@ -15,6 +15,7 @@ from cnnkit import data, layers, zoo
 from cnnkit.errors import TrainingError
 from cnnkit.models import Sequential
 from cnnkit.train import loop, micro_batches
+from cnnkit.train.batch_gradients import BatchGradients
 from cnnkit.train.core_threads import CoreThreads
 from cnnkit.train.micro_batches import shares
 
@@ -70,7 +71,7 @@ def test_shares_cut_the_batch_into_equal_runs_of_pieces(n, count, sizes):
     assert sum(piece[3] for share in got for piece in share) == pytest.approx(1.0)
 
 
-def test_each_part_runs_on_its_own_thread_with_one_torch_thread():
+def test_each_part_runs_on_its_own_thread_with_one_torch_thread(two_threads):
     workers = CoreThreads(3)
     try:
         got = workers.map(lambda part: (part, threading.get_ident(), torch.get_num_threads()),
@@ -177,11 +178,15 @@ def flipping(seed):
 @pytest.mark.parametrize("build", [
     lambda: zoo.tutorial_mnist((28, 28, 1), 10, dropout=0.5), lambda: flipping(seed=None)])
 def test_random_layers_draw_per_piece_so_runs_repeat_on_any_number_of_cores(
-        fashion, two_threads, share_counts, build):
+        fashion, two_threads, share_counts, monkeypatch, build):
     first, first_logs = trained(build, fashion, 128)
     again, _ = trained(build, fashion, 128)
     assert set(share_counts) == {2}
-    one_core, one_core_logs = trained(build, fashion, 128, cores=1)
+    use_cores = loop.Trainer.use_cores
+    monkeypatch.setattr(loop.Trainer, "use_cores",  # as the tuner does on a busy machine
+                        lambda self, cores: use_cores(self, 1))
+    one_core, one_core_logs = trained(build, fashion, 128)
+    monkeypatch.setattr(loop.Trainer, "use_cores", use_cores)
     assert 1 in share_counts
     for a, b, c in zip(first, again, one_core, strict=True):
         assert np.array_equal(a, b)
@@ -195,6 +200,31 @@ def test_random_layers_draw_per_piece_so_runs_repeat_on_any_number_of_cores(
               trainer_options={"cores": 2})
     assert any(not np.array_equal(a, b)
                for a, b in zip(first, model.get_weights(), strict=True))
+
+
+def test_every_thread_of_a_sharing_step_uses_one_torch_thread(fashion, two_threads,
+                                                               monkeypatch):
+    seen = set()
+    share = BatchGradients._share
+
+    def spy(self, part):
+        seen.add((threading.get_ident(), torch.get_num_threads()))
+        return share(self, part)
+
+    monkeypatch.setattr(BatchGradients, "_share", spy)
+    trained(lambda: zoo.tutorial_mnist((28, 28, 1), 10), fashion, 64)
+    assert len({ident for ident, _ in seen}) == 2
+    assert {threads for _, threads in seen} == {1}
+
+
+def test_one_core_never_shares(fashion, share_counts):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trained(lambda: zoo.tutorial_mnist((28, 28, 1), 10), fashion, 128, cores=1)
+    finally:
+        torch.set_num_threads(before)
+    assert share_counts == []
 
 
 def test_validation_uses_the_cores_and_fit_restores_the_threads(fashion, two_threads,

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnkit import data
-from cnnkit.layers.draws import Dropout, piece_generator
+from cnnkit.layers.draws import Dropout, current_generator, piece_generator
 
 
 def images() -> torch.Tensor:
@@ -59,3 +59,22 @@ def test_evaluation_and_rate_zero_return_the_input():
     x = images()
     assert Dropout(0.5).eval()(x) is x
     assert Dropout(0.0).train()(x) is x
+
+
+def test_a_rate_of_one_drops_everything_without_nan():
+    x = images().requires_grad_()
+    with piece_generator(torch.Generator().manual_seed(0)):
+        out = Dropout(1.0).train()(x)
+    assert torch.equal(out, torch.zeros_like(x))
+    out.sum().backward()
+    assert torch.equal(x.grad, torch.zeros_like(x))
+    assert torch.equal(Dropout(1.0).train()(x.detach()), torch.zeros_like(x))
+
+
+def test_piece_generator_blocks_nest():
+    outer, inner = torch.Generator(), torch.Generator()
+    with piece_generator(outer):
+        with piece_generator(inner):
+            assert current_generator() is inner
+        assert current_generator() is outer
+    assert current_generator() is None

@@ -5,8 +5,8 @@ torch's global generator would be handed out in whichever order the threads get 
 seeded run would not repeat. The trainer gives each piece its own generator, seeded from
 the global one once per step, through :func:`piece_generator`; dropout and the random
 augmentation layers without a ``seed`` of their own (layers/augment.py) draw from it.
-Outside such a block (one thread, evaluation, a user's own loop) they draw from torch's
-global generator, and dropout is torch's own.
+Outside such a block (whole batches on torch's threads, evaluation, a user's own loop) they
+draw from torch's global generator, and dropout is torch's own.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ _local = threading.local()
 
 @contextmanager
 def piece_generator(generator: torch.Generator) -> Iterator[None]:
-    """Make dropout on this thread draw from ``generator`` within the block."""
+    """Make this thread's random layers draw from ``generator`` within the block."""
+    before = current_generator()
     _local.generator = generator
     try:
         yield
     finally:
-        _local.generator = None
+        _local.generator = before
 
 
 def current_generator() -> torch.Generator | None:
@@ -50,6 +51,8 @@ class Dropout(nn.Module):
         """Dropped-out ``x`` in training, ``x`` itself in evaluation."""
         if not self.training or self.rate == 0.0:
             return x
+        if self.rate >= 1.0:
+            return x * 0.0  # as F.dropout: everything dropped (keep = 0 would divide by 0)
         generator = current_generator()
         if generator is None:
             drop = F.dropout2d if self.spatial else F.dropout

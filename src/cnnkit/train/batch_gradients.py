@@ -5,7 +5,8 @@ A batch runs as pieces of 32 images (train/micro_batches.py) on torch's threads,
 every core gets at least one piece, as one share of the pieces per core, each on its own
 thread (train/core_threads.py). Each piece's mean loss is weighted by its fraction of the
 batch, so the summed gradient is the whole batch's up to float rounding. The shares'
-gradients are summed in share order, so a run repeats exactly for a given number of cores.
+gradients are summed in share order, so a run repeats bit for bit for a given number of
+cores (fixed by ``--threads`` or ``--deterministic``; the thread tuner may change it).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from .core_threads import CoreThreads
 from .micro_batches import (
     Piece,
     couples_samples,
-    draws_in_thread_order,
     draws_per_piece,
     pieces,
+    seeded_augmentation,
     shares,
     worth_sharing,
 )
@@ -45,7 +46,7 @@ class ShareResult:
         for i, grad in enumerate(grads):
             if grad is not None:
                 held = self.gradients[i]
-                self.gradients[i] = grad if held is None else held.add_(grad)
+                self.gradients[i] = grad if held is None else held + grad
 
 
 class BatchGradients:
@@ -65,15 +66,16 @@ class BatchGradients:
         self.loss = loss
         self.autocast = autocast
         self.whole_batches = couples_samples(net)
-        self.can_share = not (self.whole_batches or draws_in_thread_order(net))
+        self.can_share = not (self.whole_batches or seeded_augmentation(net))
         self.piece_generators = draws_per_piece(net)
         self.sharing = False
         self.params: list[torch.Tensor] = []
         self._threads: CoreThreads | None = None
 
-    def start(self, batch_size: int, max_cores: int) -> None:
-        """Prepare for a fit: shares or not for this batch size, the trainable weights."""
-        self.sharing = self.can_share and worth_sharing(batch_size, max_cores)
+    def start(self, batch_size: int, cores: int) -> None:
+        """Prepare for a fit on up to ``cores`` cores: shares or not for this batch size,
+        the trainable weights."""
+        self.sharing = self.can_share and worth_sharing(batch_size, cores)
         self.params = [p for p in self.net.parameters() if p.requires_grad]
 
     def compute(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None,

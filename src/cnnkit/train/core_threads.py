@@ -7,13 +7,15 @@ needs one wait per step. The calling thread computes the first share itself and 
 helper threads compute the others; torch releases the GIL inside its operations and during
 backward, so the threads run in parallel.
 
-Which is faster depends on the batch. Measured on 2 cores, interleaved in one process: the
-CIFAR-10 tutorial CNN at batch 128 trained 1.14x (``fit()``) and 1.18-1.30x (steps) as fast
-as shares, the MNIST one 1.05x and 0.96-1.09x; at batch 32 shares ran 0.80-1.05x. So a fit
-uses shares when each core gets at least a whole piece of 32 images
-(``micro_batches.worth_sharing``), and only for networks whose result cannot depend on the
-threads' timing: no batch norm, no augmentation layer with a seed of its own (dropout and
-unseeded augmentation layers draw from a generator per piece: layers/draws.py).
+Which is faster depends on the batch. Measured on 2 cores, interleaved in one process, as
+shares the CIFAR-10 tutorial CNN at batch 128 trained 1.14x as fast as on torch's threads
+(``fit()``; steps alone 1.18-1.30x), the MNIST one 1.05x (0.96-1.09x); at batch 32 shares
+ran 0.80-1.05x. So a fit uses shares when there are several cores and each gets at least a
+whole piece of 32 images (``micro_batches.worth_sharing``). Batch norm networks never do:
+their batch statistics couple the samples. Nor do networks with an augmentation layer that
+has a seed of its own, whose one generator the threads would draw from in the order of
+their timing (dropout and unseeded augmentation layers draw from a generator per piece:
+layers/draws.py).
 
 The calling thread must stay at one torch thread through the whole training phase, the
 optimizer step included: a torch thread pool woken for the step keeps spinning afterwards

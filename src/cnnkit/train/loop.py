@@ -109,8 +109,8 @@ class Trainer:
         self.precision = autocast_precision(precision)
         self.hooks: list[TrainerHook] = list(hooks)
         self.gradients = BatchGradients(model.net, self._piece_loss, self._autocast)
-        self.max_cores = torch.get_num_threads()
-        self.cores = cores or self.max_cores
+        self.max_cores = cores or torch.get_num_threads()
+        self.cores = self.max_cores
         if (cores is None and self.max_cores > 1
                 and not torch.are_deterministic_algorithms_enabled()):
             from .threads import ThreadTuner
@@ -238,10 +238,11 @@ class Trainer:
         self.model.stop_training = False
         self.callbacks = callbacks
         self.steps_per_epoch = -(-len(train) // batch_size)
-        self.gradients.start(batch_size, self.max_cores)
-        self.use_cores(self.cores)
-        self.model.optimizer.torch_optimizer.zero_grad(set_to_none=True)  # no stale grads
+        threads_before = torch.get_num_threads()
         try:
+            self.gradients.start(batch_size, self.max_cores)
+            self.use_cores(self.cores)
+            self.model.optimizer.torch_optimizer.zero_grad(set_to_none=True)  # no stale grads
             if not resume:
                 callbacks.on_train_begin()
             self._epochs(train, val, epochs, batch_size, shuffle, callbacks, verbose, resume)
@@ -249,7 +250,7 @@ class Trainer:
             for hook in self.hooks:
                 hook.after_training(self)
             self.gradients.close()
-            torch.set_num_threads(self.max_cores)
+            torch.set_num_threads(threads_before)
         callbacks.on_train_end()
         return self.history
 

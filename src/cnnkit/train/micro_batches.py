@@ -35,7 +35,7 @@ def couples_samples(net: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
 
-def draws_in_thread_order(net: nn.Module) -> bool:
+def seeded_augmentation(net: nn.Module) -> bool:
     """True if a random augmentation layer has a generator of its own (its ``seed``): all
     threads would share it, so shares would draw in whichever order the threads get there.
     (Other random layers draw from a generator per piece: layers/draws.py.)"""
@@ -66,10 +66,10 @@ def pieces(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, whole: bool
 
 
 def worth_sharing(batch_size: int, cores: int) -> bool:
-    """Whether a batch should run as shares on ``cores`` threads: where each core gets at
-    least a whole piece (measured on 2 cores: the tutorial CNNs at batch 128 ran
-    1.05-1.3x as fast as on torch's threads, at batch 32 0.8-1.05x)."""
-    return batch_size >= cores * MICRO_BATCH
+    """Whether a batch should run as shares on ``cores`` threads: where there are several
+    cores and each gets at least a whole piece (measured on 2 cores: the tutorial CNNs at
+    batch 128 ran 1.05-1.3x as fast as on torch's threads, at batch 32 0.8-1.05x)."""
+    return cores > 1 and batch_size >= cores * MICRO_BATCH
 
 
 def shares(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, count: int
