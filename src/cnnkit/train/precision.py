@@ -41,7 +41,6 @@ def autocast_precision(setting: str) -> str:
     return resolve_precision(setting)[0] if setting == "auto" else setting
 
 
-
 def resolve_precision(requested: str) -> tuple[str, str | None]:
     """``(precision to use, notice or None)``: ``"auto"`` is bf16 with native bf16 and fp32
     otherwise; a requested bf16 falls back to fp32 without native bf16, where emulated bf16
