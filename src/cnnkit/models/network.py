@@ -7,7 +7,9 @@ Image tensors are NCHW in channels_last memory format throughout. When the last 
 A layer with a ReLU activation followed directly by max pooling runs as op, pool, ReLU:
 ``max(relu(x)) == relu(max(x))`` holds exactly, for the values and for the gradients (the
 pool routes each gradient to the same input either way, and ReLU's gradient there is the
-same), but the ReLU then touches a quarter of the values, in place.
+same), but the ReLU then touches a quarter of the values, in place. Where that layer is a
+convolution on the input data of a shape the hand-written kernel covers (1-4 channels,
+3x3 or 5x5, see kernels/conv_pool_relu.py), the three run as that one kernel.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 from torch import nn
 
 from .. import activations
+from ..kernels.conv_pool_relu import conv_pool_relu, fusable
 from ..layers.pooling import MaxPool2d
 
 
@@ -54,6 +57,8 @@ class Network(nn.Module):
         self.output_activation = activations.get(
             layers[-1].activation if (layers and fuse_output) else None)
         self.pool_first = pool_first_pairs(self.names, self.ops, self.acts)
+        self.fused = {name for name, pool in self.pool_first.items()
+                      if fusable(self.ops[name], self.ops[pool])}
         self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -65,6 +70,8 @@ class Network(nn.Module):
             pooled = self.pool_first.get(name)
             if pooled is None:
                 x = self.acts[name](self.ops[name](x))
+            elif name in self.fused and (fused := conv_pool_relu(self.ops[name], x)) is not None:
+                x = fused
             else:
                 x = torch.relu_(self.ops[pooled](self.ops[name](x)))
         return x

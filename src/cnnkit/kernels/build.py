@@ -1,0 +1,130 @@
+"""Compiling cnnkit's C++ kernels with the machine's C++ compiler, once, into the cache.
+
+A kernel's library is built on first use (about a second) for this CPU (``-march=native``,
+or generic code if the compiler refuses that), kept under ``$CNNKIT_CACHE/kernels`` keyed
+by its source, the compiler and the CPU, and loaded with ``ctypes``. It is written to a
+temporary file and renamed, so a killed build never leaves a broken library behind.
+
+Where no kernel can be built (no compiler, say), ``load_kernel`` warns once and returns
+None, and the layers run on torch's own ops: slower, never wrong. ``CNNKIT_KERNELS=0``
+turns the kernels off without a warning.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import threading
+import warnings
+from pathlib import Path
+
+from ..data.cache import cache_root
+
+KERNELS_ENV = "CNNKIT_KERNELS"
+SOURCE_DIR = Path(__file__).parent
+COMMON_FLAGS = ("-O3", "-shared", "-fPIC", "-std=c++17")
+FLAG_CHOICES = (("-march=native",), ())
+BUILD_SECONDS = 300
+
+_lock = threading.Lock()
+_loaded: dict[str, ctypes.CDLL | None] = {}
+
+
+def kernels_enabled() -> bool:
+    """False when the user turned the kernels off with ``CNNKIT_KERNELS=0``."""
+    return os.environ.get(KERNELS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def find_compiler() -> str | None:
+    """``$CXX``, else the first of c++, g++, clang++ on the PATH."""
+    chosen = os.environ.get("CXX")
+    if chosen:
+        return chosen
+    return next((found for name in ("c++", "g++", "clang++") if (found := shutil.which(name))),
+                None)
+
+
+def cpu_fingerprint() -> str:
+    """The CPU's model and feature flags, which ``-march=native`` code depends on."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    wanted = [line for line in lines if line.startswith(("model name", "flags", "Features"))]
+    return "\n".join(sorted(set(wanted))) or f"{platform.machine()} {platform.processor()}"
+
+
+def library_path(name: str, compiler: str) -> Path:
+    """Where the built library of kernel ``name`` lives for this source, compiler and CPU."""
+    source = (SOURCE_DIR / f"{name}.cpp").read_bytes()
+    key = hashlib.sha256(b"\0".join([source, compiler.encode(), cpu_fingerprint().encode(),
+                                     repr((COMMON_FLAGS, FLAG_CHOICES)).encode()]))
+    return cache_root() / "kernels" / f"{name}-{key.hexdigest()[:16]}.so"
+
+
+def first_error(stderr: str) -> str:
+    """The compiler's first error line (else its last line; empty if it said nothing)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return next((line for line in lines if "error" in line.lower()), lines[-1] if lines else "")
+
+
+def build(name: str, compiler: str, target: Path) -> None:
+    """Compile ``kernels/<name>.cpp`` into ``target`` (atomically); raises RuntimeError
+    with the compiler's message if no choice of flags works."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    errors = []
+    try:
+        for extra in FLAG_CHOICES:
+            command = [compiler, *COMMON_FLAGS, *extra, str(SOURCE_DIR / f"{name}.cpp"),
+                       "-o", str(temporary)]
+            try:
+                done = subprocess.run(command, capture_output=True, text=True,
+                                      timeout=BUILD_SECONDS)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise RuntimeError(f"{compiler} could not run: {exc}") from exc
+            if done.returncode == 0:
+                os.replace(temporary, target)
+                return
+            errors.append(first_error(done.stderr) or f"exit status {done.returncode}")
+    finally:
+        temporary.unlink(missing_ok=True)
+    raise RuntimeError(f"{compiler} failed: {errors[-1]}")
+
+
+def _build_and_load(name: str) -> ctypes.CDLL:
+    compiler = find_compiler()
+    if compiler is None:
+        raise RuntimeError("no C++ compiler found (set CXX, or install g++ or clang++)")
+    path = library_path(name, compiler)
+    if path.exists():
+        try:
+            return ctypes.CDLL(str(path))
+        except OSError:
+            path.unlink(missing_ok=True)  # unreadable (another disk's copy, say): rebuild
+    build(name, compiler, path)
+    return ctypes.CDLL(str(path))
+
+
+def load_kernel(name: str) -> ctypes.CDLL | None:
+    """The loaded library of ``kernels/<name>.cpp``, built on first use; None if kernels
+    are turned off or cannot be built here (then with one warning per process)."""
+    if not kernels_enabled():
+        return None
+    if name in _loaded:
+        return _loaded[name]
+    with _lock:
+        if name not in _loaded:
+            try:
+                _loaded[name] = _build_and_load(name)
+            except (RuntimeError, OSError) as exc:
+                warnings.warn(f"cnnkit could not build its {name} kernel ({exc}); the layers "
+                              "it speeds up run on torch's own ops instead, which is slower. "
+                              f"Set {KERNELS_ENV}=0 to use torch's ops without this warning.",
+                              stacklevel=2)
+                _loaded[name] = None
+    return _loaded[name]

@@ -1,0 +1,162 @@
+// A convolution with few input channels, its bias, 2x2/2 max pooling and ReLU in one pass.
+//
+// This is the first layer of most image CNNs (1 or 3 input channels, 3x3 or 5x5 kernel,
+// then max pooling), where oneDNN reaches only 25-75 GFLOP/s and the pooling reads and
+// writes the whole convolution output again. Here each 16-channel tile of a pooled pixel
+// is computed in registers: the four convolution outputs under the pooling window, their
+// maximum (the first one wins a tie, NaN wins, as in torch), ReLU, then one store.
+//
+// Layouts (all float32 unless said): x is (N, H, W, CI) (an NCHW tensor in channels_last
+// memory), already padded; weight is (CO, KH, KW, CI) (a channels_last OIHW tensor);
+// bias (CO); y (N, PH, PW, CO); which (N, PH, PW, CO) uint8, the window position (0-3,
+// row-major) each pooled value came from. CO is a multiple of 16. Stride 1, no dilation.
+//
+// The backward pass gives the weight and bias gradients only: this layer's input is data,
+// which needs no gradient.
+// Every function returns 1, or 0 if this kernel size / channel count is not compiled in.
+
+#include <cstdint>
+#include <cstring>
+
+namespace {
+
+typedef float f16v __attribute__((vector_size(64)));
+typedef int32_t i16v __attribute__((vector_size(64)));
+typedef uint8_t u8x16 __attribute__((vector_size(16)));
+
+constexpr long kTile = 16;
+
+inline f16v load(const float* p) { f16v v; std::memcpy(&v, p, sizeof v); return v; }
+inline void store(float* p, f16v v) { std::memcpy(p, &v, sizeof v); }
+
+struct Shape {
+  long N, H, W, CO, PH, PW;
+};
+
+// The pooled outputs of P neighbouring pixels of one row, for one channel tile.
+template <int KH, int KW, int CI, int P>
+inline void pooled_pixels(const float* x, const f16v* w, f16v bias, const Shape& s, float* y,
+                          uint8_t* which) {
+  f16v acc[P][4];
+  for (int p = 0; p < P; ++p)
+    for (int q = 0; q < 4; ++q) acc[p][q] = bias;
+  for (int ky = 0; ky < KH; ++ky)
+    for (int kx = 0; kx < KW; ++kx)
+      for (int ci = 0; ci < CI; ++ci) {
+        f16v wv = w[(ky * KW + kx) * CI + ci];
+        for (int p = 0; p < P; ++p)
+          for (int q = 0; q < 4; ++q)
+            acc[p][q] += wv * x[((ky + (q >> 1)) * s.W + kx + (q & 1) + 2 * p) * CI + ci];
+      }
+  for (int p = 0; p < P; ++p) {
+    f16v best = acc[p][0];
+    i16v index = {};
+    for (int q = 1; q < 4; ++q) {
+      i16v wins = (acc[p][q] > best) | (acc[p][q] != acc[p][q]);
+      best = wins ? acc[p][q] : best;
+      index = wins ? (i16v){} + q : index;
+    }
+    store(y + p * s.CO, best < 0 ? (f16v){} : best);  // NaN stays NaN, as torch.relu
+    u8x16 small = __builtin_convertvector(index, u8x16);
+    std::memcpy(which + p * s.CO, &small, sizeof small);
+  }
+}
+
+template <int KH, int KW, int CI>
+void forward(const float* x, const float* weight, const float* bias, float* y,
+             uint8_t* which, const Shape& s) {
+  constexpr int T = KH * KW * CI;
+  for (long tile = 0; tile < s.CO; tile += kTile) {
+    f16v w[T];
+    for (int t = 0; t < T; ++t)
+      for (int c = 0; c < kTile; ++c) w[t][c] = weight[(tile + c) * T + t];
+    f16v b = load(bias + tile);
+    for (long n = 0; n < s.N; ++n)
+      for (long py = 0; py < s.PH; ++py) {
+        const float* row = x + (n * s.H + 2 * py) * s.W * CI;
+        long out = (n * s.PH + py) * s.PW * s.CO + tile;
+        long px = 0;
+        for (; px + 2 <= s.PW; px += 2)
+          pooled_pixels<KH, KW, CI, 2>(row + 2 * px * CI, w, b, s, y + out + px * s.CO,
+                                       which + out + px * s.CO);
+        if (px < s.PW)
+          pooled_pixels<KH, KW, CI, 1>(row + 2 * px * CI, w, b, s, y + out + px * s.CO,
+                                       which + out + px * s.CO);
+      }
+  }
+}
+
+template <int KH, int KW, int CI>
+void backward(const float* x, const float* grad_y, const float* y, const uint8_t* which,
+              float* grad_weight, float* grad_bias, const Shape& s) {
+  constexpr int T = KH * KW * CI;
+  for (long tile = 0; tile < s.CO; tile += kTile) {
+    f16v acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = (f16v){};
+    f16v bias_acc = {};
+    for (long n = 0; n < s.N; ++n)
+      for (long py = 0; py < s.PH; ++py)
+        for (long px = 0; px < s.PW; ++px) {
+          const float* xp = x + ((n * s.H + 2 * py) * s.W + 2 * px) * CI;
+          long out = ((n * s.PH + py) * s.PW + px) * s.CO + tile;
+          f16v g = load(y + out) > 0 ? load(grad_y + out) : (f16v){};  // ReLU's gradient
+          u8x16 small;
+          std::memcpy(&small, which + out, sizeof small);
+          i16v index = __builtin_convertvector(small, i16v);
+          bias_acc += g;
+          f16v gq[4];  // the gradient of each window position: g where it won, else 0
+          for (int q = 0; q < 4; ++q) gq[q] = index == q ? g : (f16v){};
+          for (int ky = 0; ky < KH; ++ky)
+            for (int kx = 0; kx < KW; ++kx)
+              for (int ci = 0; ci < CI; ++ci) {
+                const float* at = xp + (ky * s.W + kx) * CI + ci;
+                f16v top = gq[0] * at[0] + gq[1] * at[CI];
+                f16v bottom = gq[2] * at[s.W * CI] + gq[3] * at[(s.W + 1) * CI];
+                acc[(ky * KW + kx) * CI + ci] += top + bottom;
+              }
+        }
+    for (int t = 0; t < T; ++t)
+      for (int c = 0; c < kTile; ++c) grad_weight[(tile + c) * T + t] = acc[t][c];
+    store(grad_bias + tile, bias_acc);
+  }
+}
+
+Shape shape_of(long N, long H, long W, long CO, int kh, int kw) {
+  return Shape{N, H, W, CO, (H - kh + 1) / 2, (W - kw + 1) / 2};
+}
+
+}  // namespace
+
+#define CNNKIT_CASES(X) \
+  X(3, 3, 1) X(3, 3, 2) X(3, 3, 3) X(3, 3, 4) X(5, 5, 1) X(5, 5, 2) X(5, 5, 3) X(5, 5, 4)
+
+extern "C" {
+
+int cnnkit_conv_pool_relu_supports(int kh, int kw, int ci) {
+#define CNNKIT_SUPPORTS(A, B, C) if (kh == A && kw == B && ci == C) return 1;
+  CNNKIT_CASES(CNNKIT_SUPPORTS)
+  return 0;
+}
+
+int cnnkit_conv_pool_relu_forward(int kh, int kw, int ci, const float* x, const float* weight,
+                                  const float* bias, float* y, uint8_t* which, long N,
+                                  long H, long W, long CO) {
+  Shape s = shape_of(N, H, W, CO, kh, kw);
+#define CNNKIT_FORWARD(A, B, C) \
+  if (kh == A && kw == B && ci == C) { forward<A, B, C>(x, weight, bias, y, which, s); return 1; }
+  CNNKIT_CASES(CNNKIT_FORWARD)
+  return 0;
+}
+
+int cnnkit_conv_pool_relu_backward(int kh, int kw, int ci, const float* x, const float* grad_y,
+                                   const float* y, const uint8_t* which, float* grad_weight,
+                                   float* grad_bias, long N, long H, long W,
+                                   long CO) {
+  Shape s = shape_of(N, H, W, CO, kh, kw);
+#define CNNKIT_BACKWARD(A, B, C) \
+  if (kh == A && kw == B && ci == C) { backward<A, B, C>(x, grad_y, y, which, grad_weight, grad_bias, s); return 1; }
+  CNNKIT_CASES(CNNKIT_BACKWARD)
+  return 0;
+}
+
+}  // extern "C"

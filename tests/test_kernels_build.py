@@ -1,0 +1,124 @@
+"""Building, caching and loading the C++ kernels (kernels/build.py), and what happens
+when that cannot be done."""
+
+import os
+import stat
+import sys
+import warnings
+
+import pytest
+import torch
+
+from cnnkit import zoo
+from cnnkit.kernels import build
+from real_batches import real_batch
+
+KERNEL = "conv_pool_relu"
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch):
+    """An empty cache and no library loaded yet in this process."""
+    monkeypatch.setenv("CNNKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(build, "_loaded", {})
+    monkeypatch.delenv(build.KERNELS_ENV, raising=False)
+    return tmp_path
+
+
+def fake_compiler(folder, script: str) -> str:
+    """An executable standing in for the C++ compiler."""
+    path = folder / "fake-c++"
+    path.write_text(f"#!{sys.executable}\nimport os, sys\n{script}\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return str(path)
+
+
+def real_compiler() -> str:
+    compiler = build.find_compiler()
+    if compiler is None:
+        pytest.skip("no C++ compiler on this machine")
+    return compiler
+
+
+def test_library_is_built_once_then_loaded_from_the_cache(fresh, monkeypatch):
+    compiler = real_compiler()
+    library = build.load_kernel(KERNEL)
+    assert library is not None
+    assert library.cnnkit_conv_pool_relu_supports(3, 3, 1) == 1
+    assert library.cnnkit_conv_pool_relu_supports(7, 7, 1) == 0
+    built = build.library_path(KERNEL, compiler)
+    assert built.is_file()
+    assert [p.name for p in built.parent.iterdir()] == [built.name]  # no temporary left
+    monkeypatch.setattr(build, "_loaded", {})  # a new process, as far as loading goes
+
+    def no_build(*args):
+        raise AssertionError("the cached library should have been used")
+
+    monkeypatch.setattr(build, "build", no_build)
+    assert build.load_kernel(KERNEL) is not None
+
+
+def test_a_broken_cached_library_is_rebuilt(fresh):
+    path = build.library_path(KERNEL, real_compiler())
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"half a library")  # another machine's copy, say
+    assert build.load_kernel(KERNEL) is not None
+    assert path.stat().st_size > 1000
+
+
+def test_compiler_refusing_native_code_gets_generic_flags(fresh, monkeypatch):
+    real = real_compiler()
+    log = fresh / "calls.txt"
+    script = (f"open({str(log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+              "if '-march=native' in sys.argv:\n"
+              "    sys.exit('error: unrecognized command-line option -march=native')\n"
+              f"os.execv({real!r}, [{real!r}] + sys.argv[1:])")
+    monkeypatch.setenv("CXX", fake_compiler(fresh, script))
+    assert build.load_kernel(KERNEL) is not None
+    calls = log.read_text().splitlines()
+    assert len(calls) == 2
+    assert "-march=native" in calls[0] and "-march=native" not in calls[1]
+
+
+@pytest.mark.parametrize("compiler, reason", [
+    ("/no/such/compiler", "could not run"),
+    (None, "error: this compiler always fails"),
+])
+def test_no_working_compiler_warns_once_and_training_uses_torch_ops(fresh, monkeypatch,
+                                                                     compiler, reason):
+    if compiler is None:
+        compiler = fake_compiler(fresh, "sys.exit('x.cpp:1: error: this compiler always fails')")
+    monkeypatch.setenv("CXX", compiler)
+    model = zoo.tutorial_mnist((28, 28, 1), 10)
+    model.build()
+    x = real_batch(8)
+    with pytest.warns(UserWarning, match=f"could not build its {KERNEL} kernel.*{reason}"):
+        out = model.net(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = model.net(x)
+    assert torch.equal(out, again)
+    assert torch.isfinite(out).all()
+    assert not list((fresh / "cache" / "kernels").glob("*"))
+
+
+def test_kernels_turned_off_load_nothing_and_say_nothing(fresh, monkeypatch):
+    monkeypatch.setenv(build.KERNELS_ENV, "0")
+    monkeypatch.setenv("CXX", "/no/such/compiler")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert build.load_kernel(KERNEL) is None
+    assert not (fresh / "cache" / "kernels").exists()
+
+
+def test_first_error_picks_the_error_line():
+    text = "x.cpp: In function 'f':\nx.cpp:3:1: error: expected ';'\ncompilation terminated.\n"
+    assert build.first_error(text) == "x.cpp:3:1: error: expected ';'"
+    assert build.first_error("ld: something odd\n") == "ld: something odd"
+    assert build.first_error("") == ""
+
+
+def test_cache_key_follows_the_compiler(fresh):
+    assert build.library_path(KERNEL, "g++") != build.library_path(KERNEL, "clang++")
+    assert build.library_path(KERNEL, "g++") == build.library_path(KERNEL, "g++")
+    assert os.fspath(build.library_path(KERNEL, "g++")).startswith(os.fspath(fresh / "cache"))

@@ -1,0 +1,154 @@
+"""The fused convolution + ReLU + 2x2 max pooling kernel (kernels/conv_pool_relu.py) against
+torch's own ops, on real images, and the network's choice of when to use it."""
+
+import pytest
+import torch
+
+from cnnkit import layers as L
+from cnnkit import zoo
+from cnnkit.kernels.build import KERNELS_ENV
+from cnnkit.kernels.conv_pool_relu import conv_pool_relu, fusable
+from cnnkit.models import Sequential
+from cnnkit.models import network as network_module
+from real_batches import real_batch
+
+
+def conv_and_pool(filters=32, kernel=3, padding="valid", channels=1, use_bias=True,
+                  pool=2, pool_padding="valid", strides=1, hw=(28, 28)):
+    """A Keras-initialised convolution (bias drawn too, so it matters) and its pooling."""
+    layer = L.Conv2D(filters, kernel, padding=padding, strides=strides, use_bias=use_bias,
+                     activation="relu")
+    shape = (*hw, channels)
+    conv = layer.build_module(shape)
+    if use_bias:
+        with torch.no_grad():
+            conv.bias.uniform_(-0.05, 0.05)
+    pooling = L.MaxPooling2D(pool, padding=pool_padding).build_module(
+        layer.compute_output_shape(shape))
+    return conv.to(memory_format=torch.channels_last), pooling
+
+
+def with_torch_ops(conv, pool, x):
+    return torch.relu(pool(conv(x)))
+
+
+def gradients(conv, out):
+    """The weight and bias gradients of a fixed, uneven function of ``out``."""
+    conv.zero_grad(set_to_none=True)
+    (out * torch.linspace(-1, 2, out.numel()).reshape(out.shape)).sum().backward()
+    return [p.grad.clone() for p in conv.parameters()]
+
+
+def assert_close_to_torch(conv, pool, x):
+    expected = with_torch_ops(conv, pool, x)
+    expected_grads = gradients(conv, expected)
+    got = conv_pool_relu(conv, x)
+    assert got is not None, "the kernel did not run"
+    assert got.shape == expected.shape
+    assert got.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    for grad, want in zip(gradients(conv, got), expected_grads, strict=True):
+        assert grad.shape == want.shape
+        torch.testing.assert_close(grad, want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
+
+
+@pytest.mark.parametrize("kernel, channels, padding, use_bias", [
+    (3, 1, "valid", True), (3, 3, "valid", True), (5, 1, "same", True), (5, 3, "valid", False),
+    (3, 2, "same", True), (3, 4, "valid", True), (5, 4, "same", False),
+])
+def test_kernel_equals_torch_ops_on_real_images(kernel, channels, padding, use_bias):
+    x = real_batch(16, channels)
+    conv, pool = conv_and_pool(kernel=kernel, channels=channels, padding=padding,
+                               use_bias=use_bias)
+    assert fusable(conv, pool)
+    assert_close_to_torch(conv, pool, x)
+
+
+@pytest.mark.parametrize("hw", [(27, 28), (28, 27), (9, 10)])
+def test_odd_sizes_drop_the_last_row_or_column_as_pooling_does(hw):
+    x = real_batch(8)[:, :, :hw[0], :hw[1]].contiguous(memory_format=torch.channels_last)
+    conv, pool = conv_and_pool(hw=hw, padding="same", filters=48)
+    assert_close_to_torch(conv, pool, x)
+
+
+def test_a_tie_goes_to_the_first_window_position_as_in_torch():
+    conv, pool = conv_and_pool()
+    with torch.no_grad():  # every output equals the bias: a four-way tie in each window
+        conv.weight.zero_()
+        conv.bias.uniform_(0.1, 0.2)
+    assert_close_to_torch(conv, pool, real_batch(8))
+
+
+def test_nan_in_an_image_gives_nan_where_torch_gives_nan():
+    x = real_batch(4).clone()
+    x[1, 0, 11, 11] = float("nan")  # NaN in positions 1-3 of some windows, not only in 0
+    conv, pool = conv_and_pool()
+    with torch.no_grad():
+        got, expected = conv_pool_relu(conv, x), with_torch_ops(conv, pool, x)
+    assert torch.isnan(expected).any()
+    assert torch.equal(torch.isnan(got), torch.isnan(expected))
+
+
+@pytest.mark.parametrize("change", [
+    dict(filters=8), dict(channels=5), dict(kernel=4), dict(strides=2), dict(pool=3),
+    dict(hw=(27, 27), pool_padding="same"),
+])
+def test_shapes_the_kernel_does_not_cover_are_not_fused(change):
+    assert not fusable(*conv_and_pool(**change))
+
+
+def test_kernel_declines_where_it_would_be_wrong(monkeypatch):
+    conv, _ = conv_and_pool()
+    x = real_batch(4)
+    assert conv_pool_relu(conv, x.clone().requires_grad_()) is None  # no input gradient
+    assert conv_pool_relu(conv, x.double()) is None
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert conv_pool_relu(conv, x) is None
+    monkeypatch.setenv(KERNELS_ENV, "0")
+    assert conv_pool_relu(conv, x) is None
+    monkeypatch.setenv(KERNELS_ENV, "1")
+    assert conv_pool_relu(conv, x) is not None
+
+
+def outputs_and_grads(net, x):
+    net.zero_grad(set_to_none=True)
+    out = net(x)
+    (out * torch.linspace(-1, 1, out.shape[-1])).sum().backward()
+    return out.detach(), [p.grad.clone() for p in net.parameters()]
+
+
+@pytest.mark.parametrize("model, rgb", [
+    (zoo.tutorial_mnist((28, 28, 1), 10), False),
+    (zoo.tutorial_cifar10((28, 28, 3), 10), True),
+])
+def test_tutorial_networks_run_their_first_layer_fused(model, rgb, monkeypatch):
+    model.build()
+    net = model.net.train()
+    assert net.fused == {net.names[0]}
+    calls = []
+
+    def counted(conv, x):
+        out = conv_pool_relu(conv, x)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(network_module, "conv_pool_relu", counted)
+    x = real_batch(channels=3 if rgb else 1)
+    fused, fused_grads = outputs_and_grads(net, x)
+    assert calls == [True]
+    monkeypatch.setenv(KERNELS_ENV, "0")
+    plain, plain_grads = outputs_and_grads(net, x)
+    assert calls == [True, False]
+    torch.testing.assert_close(fused, plain, rtol=1e-4, atol=1e-5)
+    for got, want in zip(fused_grads, plain_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
+
+
+def test_layers_with_many_input_channels_stay_on_torch_ops():
+    model = Sequential([L.Input((28, 28, 1)),
+                        L.Conv2D(16, 3, activation="relu", name="first"), L.MaxPooling2D(2),
+                        L.Conv2D(16, 3, activation="relu", name="second"), L.MaxPooling2D(2),
+                        L.Flatten(), L.Dense(10)])
+    model.build()
+    assert set(model.net.pool_first) == {"first", "second"}
+    assert model.net.fused == {"first"}  # the second has 16 input channels
