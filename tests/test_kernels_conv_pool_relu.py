@@ -152,3 +152,16 @@ def test_layers_with_many_input_channels_stay_on_torch_ops():
     model.build()
     assert set(model.net.pool_first) == {"first", "second"}
     assert model.net.fused == {"first"}  # the second has 16 input channels
+
+
+def test_tracing_for_export_records_torch_ops_not_the_kernel():
+    model = zoo.tutorial_mnist((28, 28, 1), 10)
+    model.build()
+    net = model.net.eval()
+    x = real_batch(4)
+    with torch.no_grad():
+        traced = torch.jit.trace(net, x)
+        torch.testing.assert_close(traced(x), net(x), rtol=1e-4, atol=1e-5)
+    graph = str(traced.inlined_graph)
+    assert graph.count("aten::max_pool2d(") == 2  # both poolings, none inside the kernel
+    assert "ConvPoolReLU" not in graph

@@ -72,9 +72,10 @@ def conv_pool_relu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor | None:
     """``relu(max_pool2d(conv(x), 2))`` by the kernel, for a ``fusable`` convolution; None
     where the kernel cannot run (see the module docstring), for the caller to use torch."""
     weight = conv.weight
-    if (torch.compiler.is_compiling() or x.requires_grad or x.dtype != torch.float32
-            or weight.dtype != torch.float32 or x.device.type != "cpu"
-            or weight.device.type != "cpu" or torch.is_autocast_enabled("cpu")):
+    if (torch.compiler.is_compiling() or torch.jit.is_tracing() or x.requires_grad
+            or x.dtype != torch.float32 or weight.dtype != torch.float32
+            or x.device.type != "cpu" or weight.device.type != "cpu"
+            or torch.is_autocast_enabled("cpu")):
         return None
     library = _library()
     if library is None:
