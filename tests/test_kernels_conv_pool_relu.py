@@ -1,6 +1,9 @@
 """The fused convolution + ReLU + 2x2 max pooling kernel (kernels/conv_pool_relu.py) against
 torch's own ops, on real images, and the network's choice of when to use it."""
 
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -165,3 +168,30 @@ def test_tracing_for_export_records_torch_ops_not_the_kernel():
     graph = str(traced.inlined_graph)
     assert graph.count("aten::max_pool2d(") == 2  # both poolings, none inside the kernel
     assert "ConvPoolReLU" not in graph
+
+
+def test_a_batch_split_over_torch_threads_repeats_and_matches_one_thread():
+    conv, _ = conv_and_pool(channels=3, padding="same")
+    x = real_batch(24, 3)
+    before = torch.get_num_threads()
+    results = {}
+    try:
+        for threads in (1, 2, 2):
+            torch.set_num_threads(threads)
+            out = conv_pool_relu(conv, x)
+            results.setdefault(threads, []).append((out.detach(), *gradients(conv, out)))
+    finally:
+        torch.set_num_threads(before)
+    for first, again in zip(*results[2], strict=True):
+        assert torch.equal(first, again)  # the same split sums in the same order
+    for one, two in zip(results[1][0], results[2][0], strict=True):
+        torch.testing.assert_close(one, two, rtol=1e-5, atol=1e-5 * one.abs().max().item())
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
+def test_the_kernel_uses_torchs_openmp_runtime_not_a_second_one():
+    assert conv_pool_relu(conv_and_pool()[0], real_batch(8)) is not None
+    maps = Path("/proc/self/maps").read_text().splitlines()
+    runtimes = {line.split()[-1] for line in maps
+                if re.search(r"/lib(g|i)?omp[^/]*\.so", line)}  # GNU, Intel or LLVM
+    assert len(runtimes) <= 1, runtimes

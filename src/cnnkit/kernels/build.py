@@ -26,8 +26,8 @@ from ..data.cache import cache_root
 
 KERNELS_ENV = "CNNKIT_KERNELS"
 SOURCE_DIR = Path(__file__).parent
-COMMON_FLAGS = ("-O3", "-shared", "-fPIC", "-std=c++17")
-FLAG_CHOICES = (("-march=native",), ())
+COMMON_FLAGS = ("-O3", "-shared", "-fPIC", "-std=c++17", "-Wno-unknown-pragmas")
+FLAG_CHOICES = (("-march=native", "-fopenmp"), ("-fopenmp",), ())
 BUILD_SECONDS = 300
 
 _lock = threading.Lock()

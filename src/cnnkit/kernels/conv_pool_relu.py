@@ -28,11 +28,12 @@ KERNEL = "conv_pool_relu"
 KERNEL_SIZES = ((3, 3), (5, 5))
 MAX_IN_CHANNELS = 4
 CHANNEL_TILE = 16
+IMAGES_PER_THREAD = 4
 
 _POINTER, _LONG, _INT = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
 _ARGUMENTS = {
-    "cnnkit_conv_pool_relu_forward": [_INT] * 3 + [_POINTER] * 5 + [_LONG] * 4,
-    "cnnkit_conv_pool_relu_backward": [_INT] * 3 + [_POINTER] * 6 + [_LONG] * 4,
+    "cnnkit_conv_pool_relu_forward": [_INT] * 3 + [_POINTER] * 5 + [_LONG] * 4 + [_INT],
+    "cnnkit_conv_pool_relu_backward": [_INT] * 3 + [_POINTER] * 6 + [_LONG] * 4 + [_INT],
 }
 
 
@@ -88,6 +89,12 @@ def conv_pool_relu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor | None:
     return _ConvPoolReLU.apply(library, x, weight, bias)
 
 
+def threads_for(images: int) -> int:
+    """torch's threads for this thread (one inside a share), but at least
+    ``IMAGES_PER_THREAD`` images each."""
+    return max(1, min(torch.get_num_threads(), images // IMAGES_PER_THREAD))
+
+
 class _ConvPoolReLU(torch.autograd.Function):
     """The kernel's forward pass, and its weight and bias gradients."""
 
@@ -103,7 +110,7 @@ class _ConvPoolReLU(torch.autograd.Function):
         which = torch.empty(n, out_h, out_w, filters, dtype=torch.uint8)
         done = library.cnnkit_conv_pool_relu_forward(
             kh, kw, in_channels, x.data_ptr(), weight.data_ptr(), bias.data_ptr(),
-            y.data_ptr(), which.data_ptr(), n, height, width, filters)
+            y.data_ptr(), which.data_ptr(), n, height, width, filters, threads_for(n))
         if not done:
             raise RuntimeError(f"the {KERNEL} kernel has no {kh}x{kw} case with "
                                f"{in_channels} input channels")
@@ -125,5 +132,5 @@ class _ConvPoolReLU(torch.autograd.Function):
         ctx.library.cnnkit_conv_pool_relu_backward(
             kh, kw, in_channels, x.data_ptr(), grad_y.data_ptr(), y.data_ptr(),
             which.data_ptr(), grad_weight.data_ptr(), grad_bias.data_ptr(), n, height, width,
-            filters)
+            filters, threads_for(n))
         return None, None, grad_weight, grad_bias if ctx.needs_input_grad[3] else None
