@@ -1,8 +1,11 @@
 """Compiling cnnkit's C++ kernels with the machine's C++ compiler, once, into the cache.
 
-A kernel's library is built on first use (about a second) for this CPU (``-march=native``,
-or generic code if the compiler refuses that), kept under ``$CNNKIT_CACHE/kernels`` keyed
-by its source, the compiler and the CPU, and loaded with ``ctypes``. It is written to a
+A kernel's library is built on first use (a few seconds) for this CPU (``-march=native``)
+with OpenMP (``-fopenmp``: it then shares the libgomp torch has loaded, so its threads are
+torch's), trying without either flag if the compiler refuses it (Apple's clang has no
+``-fopenmp``; the kernel then runs on one thread); it is kept under
+``$CNNKIT_CACHE/kernels`` keyed by its source, the compiler and the CPU, and loaded with
+``ctypes``. It is written to a
 temporary file and renamed, so a killed build never leaves a broken library behind.
 
 Where no kernel can be built (no compiler, say), ``load_kernel`` warns once and returns
@@ -27,7 +30,7 @@ from ..data.cache import cache_root
 KERNELS_ENV = "CNNKIT_KERNELS"
 SOURCE_DIR = Path(__file__).parent
 COMMON_FLAGS = ("-O3", "-shared", "-fPIC", "-std=c++17", "-Wno-unknown-pragmas")
-FLAG_CHOICES = (("-march=native", "-fopenmp"), ("-fopenmp",), ())
+FLAG_CHOICES = (("-march=native", "-fopenmp"), ("-march=native",), ("-fopenmp",), ())
 BUILD_SECONDS = 300
 
 _lock = threading.Lock()
