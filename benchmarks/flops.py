@@ -17,13 +17,8 @@ needs no input gradient, so the true count is slightly lower; the convention kee
 
 from __future__ import annotations
 
-import os
-from unittest import mock
-
 import torch
 from torch import nn
-
-from cnnkit.kernels.build import KERNELS_ENV
 
 FORWARD_AND_BACKWARD = 3
 FLOPS_PER_MAC = 2
@@ -31,8 +26,7 @@ FLOPS_PER_MAC = 2
 
 def forward_macs(net: nn.Module, image_shape: tuple[int, int, int]) -> int:
     """Multiply-adds of one forward pass of ``net`` on one ``(C, H, W)`` image, counted by
-    running it once with hooks on every ``nn.Conv2d`` and ``nn.Linear`` (on torch's ops:
-    a layer that cnnkit runs as a fused kernel does not call its module)."""
+    running it once with hooks on every ``nn.Conv2d`` and ``nn.Linear``."""
     total = 0
 
     def count(module: nn.Module, _inputs, output: torch.Tensor) -> None:
@@ -44,7 +38,7 @@ def forward_macs(net: nn.Module, image_shape: tuple[int, int, int]) -> int:
              if isinstance(m, nn.Conv2d | nn.Linear)]
     try:
         was_training = net.training
-        with torch.no_grad(), mock.patch.dict(os.environ, {KERNELS_ENV: "0"}):
+        with torch.no_grad():
             net.eval()(torch.zeros(1, *image_shape).contiguous(memory_format=torch.channels_last))
         net.train(was_training)
     finally:

@@ -3,6 +3,7 @@ when that cannot be done."""
 
 import os
 import stat
+import subprocess
 import sys
 import warnings
 
@@ -98,11 +99,33 @@ def test_no_working_compiler_warns_once_and_training_uses_torch_ops(fresh, monke
     with pytest.warns(UserWarning, match=f"could not build its {KERNEL} kernel.*{reason}"):
         out = model.net(x)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error")  # warned once per process, not per call
         again = model.net(x)
-    assert torch.equal(out, again)
-    assert torch.isfinite(out).all()
+    monkeypatch.setenv(build.KERNELS_ENV, "0")
+    on_torch_ops = model.net(x)
+    assert torch.equal(out, on_torch_ops) and torch.equal(again, on_torch_ops)
     assert not list((fresh / "cache" / "kernels").glob("*"))
+
+
+def test_a_library_that_builds_but_does_not_load_is_built_with_other_flags(fresh,
+                                                                          monkeypatch):
+    real = real_compiler()
+    script = ("if '-march=native' in sys.argv:\n"  # 'compiles' to something unloadable
+              "    open(sys.argv[sys.argv.index('-o') + 1], 'wb').write(b'not a library')\n"
+              "    sys.exit(0)\n"
+              f"os.execv({real!r}, [{real!r}] + sys.argv[1:])")
+    monkeypatch.setenv("CXX", fake_compiler(fresh, script))
+    library = build.load_kernel(KERNEL)
+    assert library is not None
+    assert library.cnnkit_conv_pool_relu_supports(3, 3, 3) == 1
+
+
+def test_gnu_compiler_builds_with_openmp(fresh):
+    compiler = real_compiler()
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+    if "Free Software Foundation" not in version:
+        pytest.skip(f"{compiler} is not GCC; OpenMP is optional there")
+    assert build.load_kernel(KERNEL).cnnkit_conv_pool_relu_openmp() == 1
 
 
 def test_kernels_turned_off_load_nothing_and_say_nothing(fresh, monkeypatch):

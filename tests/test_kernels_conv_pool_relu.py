@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.nn.utils import prune
 
 from cnnkit import layers as L
 from cnnkit import zoo
@@ -45,7 +46,7 @@ def gradients(conv, out):
 def assert_close_to_torch(conv, pool, x):
     expected = with_torch_ops(conv, pool, x)
     expected_grads = gradients(conv, expected)
-    got = conv_pool_relu(conv, x)
+    got = conv_pool_relu(conv, pool, x)
     assert got is not None, "the kernel did not run"
     assert got.shape == expected.shape
     assert got.is_contiguous(memory_format=torch.channels_last)
@@ -69,7 +70,7 @@ def test_kernel_equals_torch_ops_on_real_images(kernel, channels, padding, use_b
 
 @pytest.mark.parametrize("hw", [(27, 28), (28, 27), (9, 10)])
 def test_odd_sizes_drop_the_last_row_or_column_as_pooling_does(hw):
-    x = real_batch(8)[:, :, :hw[0], :hw[1]].contiguous(memory_format=torch.channels_last)
+    x = real_batch(8)[:, :, :hw[0], :hw[1]]  # a view: not contiguous in any layout
     conv, pool = conv_and_pool(hw=hw, padding="same", filters=48)
     assert_close_to_torch(conv, pool, x)
 
@@ -87,9 +88,22 @@ def test_nan_in_an_image_gives_nan_where_torch_gives_nan():
     x[1, 0, 11, 11] = float("nan")  # NaN in positions 1-3 of some windows, not only in 0
     conv, pool = conv_and_pool()
     with torch.no_grad():
-        got, expected = conv_pool_relu(conv, x), with_torch_ops(conv, pool, x)
+        got, expected = conv_pool_relu(conv, pool, x), with_torch_ops(conv, pool, x)
     assert torch.isnan(expected).any()
     assert torch.equal(torch.isnan(got), torch.isnan(expected))
+
+
+def test_a_nan_weight_passes_gradients_where_torch_does():
+    conv, pool = conv_and_pool()
+    with torch.no_grad():
+        conv.weight[0, 0, 1, 1] = float("nan")  # channel 0 is NaN everywhere
+    x = real_batch(4)
+    expected = gradients(conv, with_torch_ops(conv, pool, x))
+    got = gradients(conv, conv_pool_relu(conv, pool, x))
+    for grad, want in zip(got, expected, strict=True):
+        assert torch.equal(torch.isnan(grad), torch.isnan(want))
+        torch.testing.assert_close(grad.nan_to_num(), want.nan_to_num(), rtol=1e-4,
+                                   atol=1e-4 * want.nan_to_num().abs().max().item())
 
 
 @pytest.mark.parametrize("change", [
@@ -101,16 +115,61 @@ def test_shapes_the_kernel_does_not_cover_are_not_fused(change):
 
 
 def test_kernel_declines_where_it_would_be_wrong(monkeypatch):
-    conv, _ = conv_and_pool()
+    conv, pool = conv_and_pool()
     x = real_batch(4)
-    assert conv_pool_relu(conv, x.clone().requires_grad_()) is None  # no input gradient
-    assert conv_pool_relu(conv, x.double()) is None
+    assert conv_pool_relu(conv, pool, x.clone().requires_grad_()) is None  # no input grad
+    assert conv_pool_relu(conv, pool, x.double()) is None
+    assert conv_pool_relu(conv, pool, real_batch(4, 3)) is None  # 3 channels, 1 expected
+    assert conv_pool_relu(conv, pool, x[0]) is None  # one image without its batch axis
+    for other in (dict(filters=8), dict(strides=2), dict(pool=3)):
+        assert conv_pool_relu(*conv_and_pool(**other), x) is None
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        assert conv_pool_relu(conv, x) is None
+        assert conv_pool_relu(conv, pool, x) is None
     monkeypatch.setenv(KERNELS_ENV, "0")
-    assert conv_pool_relu(conv, x) is None
+    assert conv_pool_relu(conv, pool, x) is None
     monkeypatch.setenv(KERNELS_ENV, "1")
-    assert conv_pool_relu(conv, x) is not None
+    assert conv_pool_relu(conv, pool, x) is not None
+
+
+def test_a_float64_default_dtype_does_not_leak_into_the_kernels_buffers():
+    conv, pool = conv_and_pool()
+    x = real_batch(4)
+    expected = with_torch_ops(conv, pool, x)
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        got = conv_pool_relu(conv, pool, x)
+        grads = gradients(conv, got)
+    finally:
+        torch.set_default_dtype(before)
+    assert got.dtype == torch.float32 and all(g.dtype == torch.float32 for g in grads)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_hooks_on_the_layers_keep_them_on_torch_ops():
+    conv, pool = conv_and_pool()
+    x = real_batch(4)
+    seen = []
+    handle = conv.register_forward_hook(lambda module, args, out: seen.append(out.shape))
+    assert conv_pool_relu(conv, pool, x) is None
+    handle.remove()
+    handle = pool.register_forward_pre_hook(lambda module, args: None)
+    assert conv_pool_relu(conv, pool, x) is None
+    handle.remove()
+    assert conv_pool_relu(conv, pool, x) is not None
+
+
+def test_pruning_the_first_layer_trains_on_torch_ops():
+    model = zoo.tutorial_mnist((28, 28, 1), 10)
+    model.build()
+    net = model.net.train()
+    first = net.ops[net.names[0]]
+    prune.l1_unstructured(first, "weight", amount=0.5)
+    x = real_batch(8)
+    for _ in range(2):  # a stale pruned weight would fail the second backward
+        outputs_and_grads(net, x)
+    assert first.weight_orig.grad is not None
+    assert (first.weight_orig.grad[first.weight_mask == 0] == 0).all()
 
 
 def outputs_and_grads(net, x):
@@ -130,8 +189,8 @@ def test_tutorial_networks_run_their_first_layer_fused(model, rgb, monkeypatch):
     assert net.fused == {net.names[0]}
     calls = []
 
-    def counted(conv, x):
-        out = conv_pool_relu(conv, x)
+    def counted(conv, pool, x):
+        out = conv_pool_relu(conv, pool, x)
         calls.append(out is not None)
         return out
 
@@ -171,14 +230,14 @@ def test_tracing_for_export_records_torch_ops_not_the_kernel():
 
 
 def test_a_batch_split_over_torch_threads_repeats_and_matches_one_thread():
-    conv, _ = conv_and_pool(channels=3, padding="same")
+    conv, pool = conv_and_pool(channels=3, padding="same")
     x = real_batch(24, 3)
     before = torch.get_num_threads()
     results = {}
     try:
         for threads in (1, 2, 2):
             torch.set_num_threads(threads)
-            out = conv_pool_relu(conv, x)
+            out = conv_pool_relu(conv, pool, x)
             results.setdefault(threads, []).append((out.detach(), *gradients(conv, out)))
     finally:
         torch.set_num_threads(before)
@@ -190,7 +249,7 @@ def test_a_batch_split_over_torch_threads_repeats_and_matches_one_thread():
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
 def test_the_kernel_uses_torchs_openmp_runtime_not_a_second_one():
-    assert conv_pool_relu(conv_and_pool()[0], real_batch(8)) is not None
+    assert conv_pool_relu(*conv_and_pool(), real_batch(8)) is not None
     maps = Path("/proc/self/maps").read_text().splitlines()
     runtimes = {line.split()[-1] for line in maps
                 if re.search(r"/lib(g|i)?omp[^/]*\.so", line)}  # GNU, Intel or LLVM

@@ -19,6 +19,7 @@ import ctypes
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import threading
@@ -75,25 +76,31 @@ def first_error(stderr: str) -> str:
     return next((line for line in lines if "error" in line.lower()), lines[-1] if lines else "")
 
 
-def build(name: str, compiler: str, target: Path) -> None:
-    """Compile ``kernels/<name>.cpp`` into ``target`` (atomically); raises RuntimeError
-    with the compiler's message if no choice of flags works."""
+def build(name: str, compiler: str, target: Path) -> ctypes.CDLL:
+    """Compile ``kernels/<name>.cpp`` into ``target`` (atomically) and load it, with the
+    first choice of flags that both compiles and loads; raises RuntimeError with the
+    compiler's (or the loader's) message if none does."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     errors = []
     try:
         for extra in FLAG_CHOICES:
-            command = [compiler, *COMMON_FLAGS, *extra, str(SOURCE_DIR / f"{name}.cpp"),
-                       "-o", str(temporary)]
+            command = [*shlex.split(compiler), *COMMON_FLAGS, *extra,
+                       str(SOURCE_DIR / f"{name}.cpp"), "-o", str(temporary)]
             try:
                 done = subprocess.run(command, capture_output=True, text=True,
-                                      timeout=BUILD_SECONDS)
+                                      errors="replace", timeout=BUILD_SECONDS)
             except (OSError, subprocess.TimeoutExpired) as exc:
                 raise RuntimeError(f"{compiler} could not run: {exc}") from exc
-            if done.returncode == 0:
-                os.replace(temporary, target)
-                return
-            errors.append(first_error(done.stderr) or f"exit status {done.returncode}")
+            if done.returncode != 0:
+                errors.append(first_error(done.stderr) or f"exit status {done.returncode}")
+                continue
+            os.replace(temporary, target)
+            try:
+                return ctypes.CDLL(str(target))
+            except OSError as exc:  # built, but its runtime (OpenMP, say) does not load
+                errors.append(f"built, but could not be loaded: {exc}")
+                target.unlink(missing_ok=True)
     finally:
         temporary.unlink(missing_ok=True)
     raise RuntimeError(f"{compiler} failed: {errors[-1]}")
@@ -109,8 +116,7 @@ def _build_and_load(name: str) -> ctypes.CDLL:
             return ctypes.CDLL(str(path))
         except OSError:
             path.unlink(missing_ok=True)  # unreadable (another disk's copy, say): rebuild
-    build(name, compiler, path)
-    return ctypes.CDLL(str(path))
+    return build(name, compiler, path)
 
 
 def load_kernel(name: str) -> ctypes.CDLL | None:

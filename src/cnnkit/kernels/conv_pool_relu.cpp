@@ -121,7 +121,7 @@ void backward(const float* x, const float* grad_y, const float* y, const uint8_t
         for (long px = 0; px < s.PW; ++px) {
           const float* xp = x + ((n * s.H + 2 * py) * s.W + 2 * px) * CI;
           long out = ((n * s.PH + py) * s.PW + px) * s.CO + tile;
-          f16v g = load(y + out) > 0 ? load(grad_y + out) : (f16v){};  // ReLU's gradient
+          f16v g = load(y + out) <= 0 ? (f16v){} : load(grad_y + out);  // ReLU's, as torch
           u8x16 small;
           std::memcpy(&small, which + out, sizeof small);
           i16v index = __builtin_convertvector(small, i16v);
@@ -165,6 +165,14 @@ void split_images(long N, int threads, Part part) {
   X(3, 3, 1) X(3, 3, 2) X(3, 3, 3) X(3, 3, 4) X(5, 5, 1) X(5, 5, 2) X(5, 5, 3) X(5, 5, 4)
 
 extern "C" {
+
+int cnnkit_conv_pool_relu_openmp() {  // 1 if calls can split over OpenMP threads
+#ifdef _OPENMP
+  return 1;
+#else
+  return 0;
+#endif
+}
 
 int cnnkit_conv_pool_relu_supports(int kh, int kw, int ci) {
 #define CNNKIT_SUPPORTS(A, B, C) if (kh == A && kw == B && ci == C) return 1;

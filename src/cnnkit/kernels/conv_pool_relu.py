@@ -21,6 +21,7 @@ import ctypes
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from .build import load_kernel
 
@@ -29,6 +30,7 @@ KERNEL_SIZES = ((3, 3), (5, 5))
 MAX_IN_CHANNELS = 4
 CHANNEL_TILE = 16
 IMAGES_PER_THREAD = 4
+_FLOAT_CPU = {"dtype": torch.float32, "device": "cpu"}  # not torch's defaults, which may differ
 
 _POINTER, _LONG, _INT = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
 _ARGUMENTS = {
@@ -69,24 +71,39 @@ def _library() -> ctypes.CDLL | None:
     return library
 
 
-def conv_pool_relu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor | None:
-    """``relu(max_pool2d(conv(x), 2))`` by the kernel, for a ``fusable`` convolution; None
-    where the kernel cannot run (see the module docstring), for the caller to use torch."""
+def conv_pool_relu(conv: nn.Conv2d, pool: nn.MaxPool2d, x: torch.Tensor
+                   ) -> torch.Tensor | None:
+    """``relu(pool(conv(x)))`` by the kernel; None where it cannot run, for the caller to
+    use torch's ops: shapes ``fusable`` rejects, an input that does not fit ``conv``, hooks
+    on either module (the kernel calls neither, so they would not run), and the cases in
+    the module docstring."""
     weight = conv.weight
     if (torch.compiler.is_compiling() or torch.jit.is_tracing() or x.requires_grad
+            or x.dim() != 4 or x.shape[1] != conv.in_channels
             or x.dtype != torch.float32 or weight.dtype != torch.float32
             or x.device.type != "cpu" or weight.device.type != "cpu"
-            or torch.is_autocast_enabled("cpu")):
+            or torch.is_autocast_enabled("cpu") or _hooked(conv) or _hooked(pool)
+            or not fusable(conv, pool)):
         return None
     library = _library()
     if library is None:
         return None
     rows, cols = conv.padding
-    bottom, right = (conv.extra_pad[3], conv.extra_pad[1]) if conv.extra_pad else (0, 0)
+    extra = getattr(conv, "extra_pad", None)
+    bottom, right = (extra[3], extra[1]) if extra else (0, 0)
     if rows or cols or bottom or right:
         x = F.pad(x, (cols, cols + right, rows, rows + bottom))
-    bias = conv.bias if conv.bias is not None else torch.zeros(conv.out_channels)
+    bias = (conv.bias if conv.bias is not None
+            else torch.zeros(conv.out_channels, **_FLOAT_CPU))
     return _ConvPoolReLU.apply(library, x, weight, bias)
+
+
+def _hooked(module: nn.Module) -> bool:
+    """Whether forward hooks (the module's or global ones: pruning, FLOP counters) wait
+    for this module to be called."""
+    return bool(module._forward_hooks or module._forward_pre_hooks
+                or nn.modules.module._global_forward_hooks
+                or nn.modules.module._global_forward_pre_hooks)
 
 
 def threads_for(images: int) -> int:
@@ -106,8 +123,9 @@ class _ConvPoolReLU(torch.autograd.Function):
         n, in_channels, height, width = x.shape
         filters, _, kh, kw = weight.shape
         out_h, out_w = (height - kh + 1) // 2, (width - kw + 1) // 2
-        y = torch.empty(n, filters, out_h, out_w, memory_format=torch.channels_last)
-        which = torch.empty(n, out_h, out_w, filters, dtype=torch.uint8)
+        y = torch.empty(n, filters, out_h, out_w, **_FLOAT_CPU,
+                        memory_format=torch.channels_last)
+        which = torch.empty(n, out_h, out_w, filters, dtype=torch.uint8, device="cpu")
         done = library.cnnkit_conv_pool_relu_forward(
             kh, kw, in_channels, x.data_ptr(), weight.data_ptr(), bias.data_ptr(),
             y.data_ptr(), which.data_ptr(), n, height, width, filters, threads_for(n))
@@ -120,15 +138,16 @@ class _ConvPoolReLU(torch.autograd.Function):
         return y
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_y):
         x, y, which = ctx.saved_tensors
         kh, kw = ctx.kernel_size
         n, in_channels, height, width = x.shape
         filters = y.shape[1]
         grad_y = grad_y.contiguous(memory_format=torch.channels_last)
-        grad_weight = torch.empty(filters, in_channels, kh, kw,
+        grad_weight = torch.empty(filters, in_channels, kh, kw, **_FLOAT_CPU,
                                   memory_format=torch.channels_last)
-        grad_bias = torch.empty(filters)
+        grad_bias = torch.empty(filters, **_FLOAT_CPU)
         ctx.library.cnnkit_conv_pool_relu_backward(
             kh, kw, in_channels, x.data_ptr(), grad_y.data_ptr(), y.data_ptr(),
             which.data_ptr(), grad_weight.data_ptr(), grad_bias.data_ptr(), n, height, width,

@@ -70,7 +70,8 @@ class Network(nn.Module):
             pooled = self.pool_first.get(name)
             if pooled is None:
                 x = self.acts[name](self.ops[name](x))
-            elif name in self.fused and (fused := conv_pool_relu(self.ops[name], x)) is not None:
+            elif name in self.fused and (fused := conv_pool_relu(
+                    self.ops[name], self.ops[pooled], x)) is not None:
                 x = fused
             else:
                 x = torch.relu_(self.ops[pooled](self.ops[name](x)))
