@@ -26,7 +26,8 @@ FLOPS_PER_MAC = 2
 
 def forward_macs(net: nn.Module, image_shape: tuple[int, int, int]) -> int:
     """Multiply-adds of one forward pass of ``net`` on one ``(C, H, W)`` image, counted by
-    running it once with hooks on every ``nn.Conv2d`` and ``nn.Linear``."""
+    running it once with hooks on every ``nn.Conv2d`` and ``nn.Linear`` (a layer with hooks
+    runs on torch's ops, so cnnkit's fused first layer calls its modules here too)."""
     total = 0
 
     def count(module: nn.Module, _inputs, output: torch.Tensor) -> None:
