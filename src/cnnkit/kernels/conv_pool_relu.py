@@ -5,7 +5,7 @@ most image CNNs, and there torch's ops are slow: oneDNN runs a convolution with 
 channel at 25-75 GFLOP/s, and the pooling reads the whole convolution output again. The
 kernel (``conv_pool_relu.cpp``) keeps each pooled pixel's four convolution outputs in
 registers and writes only the pooled, rectified result and which window position won.
-Training steps of the tutorial CNNs ran 1.26-1.42x faster with it (docs/performance.md).
+``fit()`` on the tutorial CNNs ran 1.24-1.53x as fast with it (docs/performance.md).
 
 The results equal torch's up to float rounding (a different order of the sums); ties in a
 pooling window go to the first position and NaN wins, as in torch. Only the weight and
