@@ -2,14 +2,17 @@
 torch's own ops, on real images, and the network's choice of when to use it."""
 
 import re
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch.nn.utils import prune
 
+from cnnkit import data, zoo
 from cnnkit import layers as L
-from cnnkit import zoo
+from cnnkit.kernels import conv_pool_relu as kernel_module
 from cnnkit.kernels.build import KERNELS_ENV
 from cnnkit.kernels.conv_pool_relu import conv_pool_relu, fusable
 from cnnkit.models import Sequential
@@ -274,3 +277,23 @@ def test_weight_gradient_is_as_close_to_float64_as_torchs(channels):
                 / exact.weight.grad.abs().max()).item()
 
     assert error(conv_pool_relu(conv, pool, x)) <= error(with_torch_ops(conv, pool, x))
+
+
+@pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
+                    reason="no C++ compiler: neither torch.compile nor the kernel can build")
+def test_compiled_prediction_runs_the_kernel_between_its_graphs(monkeypatch):
+    calls = []
+    apply = kernel_module._ConvPoolReLU.apply
+    monkeypatch.setattr(kernel_module._ConvPoolReLU, "apply",
+                        lambda *args: calls.append(args[1].shape) or apply(*args))
+    images = data.load("fashion-mnist-mini").images[:64]
+    compiled, eager = (zoo.tutorial_mnist((28, 28, 1), 10) for _ in range(2))
+    for model, jit in ((compiled, True), (eager, False)):
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      jit_compile=jit)
+    eager.build()
+    eager.set_weights(compiled.get_weights())
+    got = compiled.predict(images, batch_size=32)
+    assert compiled._inference.compiled not in (None, False)
+    assert [shape[0] for shape in calls] == [32, 32]  # the kernel ran inside each batch
+    np.testing.assert_allclose(got, eager.predict(images, batch_size=32), atol=1e-5)
