@@ -3,7 +3,9 @@ for big batches, with the compiled code kept on disk.
 
 ``torch.compile`` (TorchInductor) fuses the pooling, ReLU and softmax around oneDNN's
 convolutions into generated C++ loops: about 1.24x the eager network's img/s at batch 256
-on the tutorial CNNs, measured interleaved in one process (docs/performance.md).
+on the tutorial CNNs, measured interleaved in one process (docs/performance.md). A first
+layer that runs as cnnkit's own kernel (kernels/conv_pool_relu.py) stays that kernel,
+between two compiled graphs.
 Compiling costs 8 to 15 s per batch shape the first time and about 2 s once the compiled
 code is in the on-disk cache
 (``$CNNKIT_CACHE/torch-compile``, unless ``TORCHINDUCTOR_CACHE_DIR`` is set), so:
