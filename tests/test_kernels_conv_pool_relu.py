@@ -124,6 +124,7 @@ def test_kernel_declines_where_it_would_be_wrong(monkeypatch):
     assert conv_pool_relu(conv, pool, x.double()) is None
     assert conv_pool_relu(conv, pool, real_batch(4, 3)) is None  # 3 channels, 1 expected
     assert conv_pool_relu(conv, pool, x[0]) is None  # one image without its batch axis
+    assert conv_pool_relu(conv, pool, x[:, :, :3, :3]) is None  # too small to pool
     for other in (dict(filters=8), dict(strides=2), dict(pool=3)):
         assert conv_pool_relu(*conv_and_pool(**other), x) is None
     with torch.autocast("cpu", dtype=torch.bfloat16):

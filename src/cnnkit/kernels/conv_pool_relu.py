@@ -101,6 +101,8 @@ def conv_pool_relu(conv: nn.Conv2d, pool: nn.MaxPool2d, x: torch.Tensor
     bottom, right = (extra[3], extra[1]) if extra else (0, 0)
     if rows or cols or bottom or right:
         x = F.pad(x, (cols, cols + right, rows, rows + bottom))
+    if min(x.shape[2] - conv.kernel_size[0], x.shape[3] - conv.kernel_size[1]) < 1:
+        return None  # nothing to pool: torch's ops say so in their own words
     bias = (conv.bias if conv.bias is not None
             else torch.zeros(conv.out_channels, **_FLOAT_CPU))
     return _ConvPoolReLU.apply(library, x, weight, bias)
