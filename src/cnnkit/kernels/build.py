@@ -2,11 +2,11 @@
 
 A kernel's library is built on first use (a few seconds) for this CPU (``-march=native``)
 with OpenMP (``-fopenmp``: it then shares the libgomp torch has loaded, so its threads are
-torch's), trying without either flag if the compiler refuses it (Apple's clang has no
-``-fopenmp``; the kernel then runs on one thread); it is kept under
-``$CNNKIT_CACHE/kernels`` keyed by its source, the compiler and the CPU, and loaded with
-``ctypes``. It is written to a
-temporary file and renamed, so a killed build never leaves a broken library behind.
+torch's), trying without either flag if the compiler refuses it or the result does not
+load (Apple's clang has no ``-fopenmp``; the kernel then runs on one thread). It is kept
+under ``$CNNKIT_CACHE/kernels``, keyed by its source, the compiler and the CPU, and loaded
+with ``ctypes``. It is written to a temporary file and renamed, so a killed build never
+leaves a broken library behind.
 
 Where no kernel can be built (no compiler, say), ``load_kernel`` warns once and returns
 None, and the layers run on torch's own ops: slower, never wrong. ``CNNKIT_KERNELS=0``
