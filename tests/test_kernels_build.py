@@ -5,6 +5,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 import warnings
 
 import pytest
@@ -148,3 +149,16 @@ def test_cache_key_follows_the_compiler(fresh):
     assert build.library_path(KERNEL, "g++") != build.library_path(KERNEL, "clang++")
     assert build.library_path(KERNEL, "g++") == build.library_path(KERNEL, "g++")
     assert os.fspath(build.library_path(KERNEL, "g++")).startswith(os.fspath(fresh / "cache"))
+
+
+def test_a_killed_builds_leftovers_are_removed_by_the_next_build(fresh):
+    folder = build.library_path(KERNEL, real_compiler()).parent
+    folder.mkdir(parents=True)
+    abandoned, running = folder / "old.so.1.2.tmp", folder / "new.so.3.4.tmp"
+    for leftover in (abandoned, running):
+        leftover.write_bytes(b"half a library")
+    stale = time.time() - build.BUILD_SECONDS - 60
+    os.utime(abandoned, (stale, stale))
+    assert build.load_kernel(KERNEL) is not None
+    assert not abandoned.exists()
+    assert running.exists()  # young enough to belong to a build still running

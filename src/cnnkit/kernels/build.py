@@ -6,7 +6,7 @@ torch's), trying without either flag if the compiler refuses it or the result do
 load (Apple's clang has no ``-fopenmp``; the kernel then runs on one thread). It is kept
 under ``$CNNKIT_CACHE/kernels``, keyed by its source, the compiler and the CPU, and loaded
 with ``ctypes``. It is written to a temporary file and renamed, so a killed build never
-leaves a broken library behind.
+leaves a broken library behind; the next build removes such a killed build's leftovers.
 
 Where no kernel can be built (no compiler, say), ``load_kernel`` warns once and returns
 None, and the layers run on torch's own ops: slower, never wrong. ``CNNKIT_KERNELS=0``
@@ -15,6 +15,7 @@ turns the kernels off without a warning.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -23,6 +24,7 @@ import shlex
 import shutil
 import subprocess
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -76,11 +78,22 @@ def first_error(stderr: str) -> str:
     return next((line for line in lines if "error" in line.lower()), lines[-1] if lines else "")
 
 
+def remove_abandoned(folder: Path) -> None:
+    """Delete temporary files of builds that were killed: any older than a build may take
+    (a running build's file is younger)."""
+    cutoff = time.time() - BUILD_SECONDS
+    for leftover in folder.glob("*.tmp"):
+        with contextlib.suppress(OSError):  # another process may remove it first
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+
+
 def build(name: str, compiler: str, target: Path) -> ctypes.CDLL:
     """Compile ``kernels/<name>.cpp`` into ``target`` (atomically) and load it, with the
     first choice of flags that both compiles and loads; raises RuntimeError with the
     compiler's (or the loader's) message if none does."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(target.parent)
     temporary = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     errors = []
     try:
