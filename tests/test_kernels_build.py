@@ -2,6 +2,7 @@
 when that cannot be done."""
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -23,6 +24,7 @@ def fresh(tmp_path, monkeypatch):
     """An empty cache and no library loaded yet in this process."""
     monkeypatch.setenv("CNNKIT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(build, "_loaded", {})
+    monkeypatch.setattr(build, "_warned", set())
     monkeypatch.delenv(build.KERNELS_ENV, raising=False)
     return tmp_path
 
@@ -97,8 +99,10 @@ def test_no_working_compiler_warns_once_and_training_uses_torch_ops(fresh, monke
     model = zoo.tutorial_mnist((28, 28, 1), 10)
     model.build()
     x = real_batch(8)
-    with pytest.warns(UserWarning, match=f"could not build its {KERNEL} kernel.*{reason}"):
-        out = model.net(x)
+    with pytest.warns(UserWarning, match=f"could not build its {KERNEL} kernel.*{reason}"
+                      ) as warned:
+        out = model.net(x)  # two kernels (both layers) fail alike: one warning
+    assert len([w for w in warned if "could not build" in str(w.message)]) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # warned once per process, not per call
         again = model.net(x)
@@ -162,3 +166,13 @@ def test_a_killed_builds_leftovers_are_removed_by_the_next_build(fresh):
     assert build.load_kernel(KERNEL) is not None
     assert not abandoned.exists()
     assert running.exists()  # young enough to belong to a build still running
+
+
+def test_a_change_to_a_shared_header_rebuilds_the_kernels(fresh, monkeypatch):
+    sources = fresh / "sources"
+    shutil.copytree(build.SOURCE_DIR, sources, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(build, "SOURCE_DIR", sources)
+    before = build.library_path(KERNEL, "c++")
+    header = sources / "simd.h"
+    header.write_text(header.read_text() + "\n// changed\n")
+    assert build.library_path(KERNEL, "c++") != before

@@ -15,6 +15,7 @@ from cnnkit import layers as L
 from cnnkit.kernels import conv_pool_relu as kernel_module
 from cnnkit.kernels.build import KERNELS_ENV
 from cnnkit.kernels.conv_pool_relu import conv_pool_relu, fusable
+from cnnkit.kernels.fused import conv_pool_relu as conv_pool_relu_anywhere
 from cnnkit.models import Sequential
 from cnnkit.models import network as network_module
 from real_batches import real_batch
@@ -185,39 +186,43 @@ def outputs_and_grads(net, x):
 
 @pytest.mark.parametrize("model, rgb", [
     (zoo.tutorial_mnist((28, 28, 1), 10), False),
-    (zoo.tutorial_cifar10((28, 28, 3), 10), True),
+    (zoo.tutorial_cifar10((32, 32, 3), 10), True),
 ])
-def test_tutorial_networks_run_their_first_layer_fused(model, rgb, monkeypatch):
+def test_tutorial_networks_run_both_conv_pool_pairs_on_kernels(model, rgb, monkeypatch):
+    # the first layer on conv_pool_relu, the second (32 channels in) on the Winograd one
     model.build()
     net = model.net.train()
-    assert net.fused == {net.names[0]}
+    assert net.fused == {net.names[0], net.names[2]}
     calls = []
 
     def counted(conv, pool, x):
-        out = conv_pool_relu(conv, pool, x)
+        out = conv_pool_relu_anywhere(conv, pool, x)
         calls.append(out is not None)
         return out
 
     monkeypatch.setattr(network_module, "conv_pool_relu", counted)
     x = real_batch(channels=3 if rgb else 1)
+    if rgb:
+        x = torch.nn.functional.pad(x, (2, 2, 2, 2))
     fused, fused_grads = outputs_and_grads(net, x)
-    assert calls == [True]
+    assert calls == [True, True]
     monkeypatch.setenv(KERNELS_ENV, "0")
     plain, plain_grads = outputs_and_grads(net, x)
-    assert calls == [True, False]
+    assert calls == [True, True, False, False]
     torch.testing.assert_close(fused, plain, rtol=1e-4, atol=1e-5)
     for got, want in zip(fused_grads, plain_grads, strict=True):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
 
 
-def test_layers_with_many_input_channels_stay_on_torch_ops():
+def test_layers_no_kernel_covers_stay_on_torch_ops():
     model = Sequential([L.Input((28, 28, 1)),
                         L.Conv2D(16, 3, activation="relu", name="first"), L.MaxPooling2D(2),
-                        L.Conv2D(16, 3, activation="relu", name="second"), L.MaxPooling2D(2),
+                        L.Conv2D(24, 3, activation="relu", name="second"), L.MaxPooling2D(2),
+                        L.Conv2D(16, 3, activation="relu", name="third"), L.MaxPooling2D(2),
                         L.Flatten(), L.Dense(10)])
     model.build()
-    assert set(model.net.pool_first) == {"first", "second"}
-    assert model.net.fused == {"first"}  # the second has 16 input channels
+    assert set(model.net.pool_first) == {"first", "second", "third"}
+    assert model.net.fused == {"first"}  # 24 filters; then 24 input channels
 
 
 def test_tracing_for_export_records_torch_ops_not_the_kernel():

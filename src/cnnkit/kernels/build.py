@@ -38,6 +38,7 @@ BUILD_SECONDS = 300
 
 _lock = threading.Lock()
 _loaded: dict[str, ctypes.CDLL | None] = {}
+_warned: set[str] = set()
 
 
 def kernels_enabled() -> bool:
@@ -65,9 +66,11 @@ def cpu_fingerprint() -> str:
 
 
 def library_path(name: str, compiler: str) -> Path:
-    """Where the built library of kernel ``name`` lives for this source, compiler and CPU."""
-    source = (SOURCE_DIR / f"{name}.cpp").read_bytes()
-    key = hashlib.sha256(b"\0".join([source, compiler.encode(), cpu_fingerprint().encode(),
+    """Where the built library of kernel ``name`` lives for this source (with the headers
+    the kernels share), compiler and CPU."""
+    sources = [(SOURCE_DIR / f"{name}.cpp").read_bytes(),
+               *(header.read_bytes() for header in sorted(SOURCE_DIR.glob("*.h")))]
+    key = hashlib.sha256(b"\0".join([*sources, compiler.encode(), cpu_fingerprint().encode(),
                                      repr((COMMON_FLAGS, FLAG_CHOICES)).encode()]))
     return cache_root() / "kernels" / f"{name}-{key.hexdigest()[:16]}.so"
 
@@ -134,7 +137,8 @@ def _build_and_load(name: str) -> ctypes.CDLL:
 
 def load_kernel(name: str) -> ctypes.CDLL | None:
     """The loaded library of ``kernels/<name>.cpp``, built on first use; None if kernels
-    are turned off or cannot be built here (then with one warning per process)."""
+    are turned off or cannot be built here (then with one warning per process and
+    reason)."""
     if not kernels_enabled():
         return None
     if name in _loaded:
@@ -144,9 +148,17 @@ def load_kernel(name: str) -> ctypes.CDLL | None:
             try:
                 _loaded[name] = _build_and_load(name)
             except (RuntimeError, OSError) as exc:
-                warnings.warn(f"cnnkit could not build its {name} kernel ({exc}); the layers "
-                              "it speeds up run on torch's own ops instead, which is slower. "
-                              f"Set {KERNELS_ENV}=0 to use torch's ops without this warning.",
-                              stacklevel=2)
+                _warn_once(name, str(exc))
                 _loaded[name] = None
     return _loaded[name]
+
+
+def _warn_once(name: str, reason: str) -> None:
+    """Warn that kernel ``name`` could not be built, once per reason: a missing compiler
+    is one warning, not one per kernel."""
+    if reason in _warned:
+        return
+    _warned.add(reason)
+    warnings.warn(f"cnnkit could not build its {name} kernel ({reason}); the layers it "
+                  "speeds up run on torch's own ops instead, which is slower. Set "
+                  f"{KERNELS_ENV}=0 to use torch's ops without this warning.", stacklevel=3)

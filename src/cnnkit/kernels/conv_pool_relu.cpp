@@ -21,35 +21,18 @@
 // added in thread order, so a result repeats for a given number of threads.
 // Every function returns 1, or 0 if this kernel size / channel count is not compiled in.
 
-#include <cstdint>
-#include <cstring>
+#include <algorithm>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "simd.h"
 
 namespace {
 
-typedef float f16v __attribute__((vector_size(64)));
-typedef int32_t i16v __attribute__((vector_size(64)));
-typedef uint8_t u8x16 __attribute__((vector_size(16)));
+using namespace cnnkit;
 
-constexpr long kTile = 16;
 // Pooled pixels computed together: 12 independent sums hide the FMA latency (3 ran
 // 1.1-1.8x faster than 2, and 4 or more no faster, on AVX-512).
 constexpr int kPixels = 3;
-
-#ifdef _OPENMP
-inline long thread_index() { return omp_get_thread_num(); }
-inline long thread_count() { return omp_get_num_threads(); }
-#else
-inline long thread_index() { return 0; }
-inline long thread_count() { return 1; }
-#endif
-
-inline f16v load(const float* p) { f16v v; std::memcpy(&v, p, sizeof v); return v; }
-inline void store(float* p, f16v v) { std::memcpy(p, &v, sizeof v); }
 
 struct Shape {
   long N, H, W, CO, PH, PW;
@@ -70,18 +53,7 @@ inline void pooled_pixels(const float* x, const f16v* w, f16v bias, const Shape&
           for (int q = 0; q < 4; ++q)
             acc[p][q] += wv * x[((ky + (q >> 1)) * s.W + kx + (q & 1) + 2 * p) * CI + ci];
       }
-  for (int p = 0; p < P; ++p) {
-    f16v best = acc[p][0];
-    i16v index = {};
-    for (int q = 1; q < 4; ++q) {
-      i16v wins = (acc[p][q] > best) | (acc[p][q] != acc[p][q]);
-      best = wins ? acc[p][q] : best;
-      index = wins ? (i16v){} + q : index;
-    }
-    store(y + p * s.CO, best < 0 ? (f16v){} : best);  // NaN stays NaN, as torch.relu
-    u8x16 small = __builtin_convertvector(index, u8x16);
-    std::memcpy(which + p * s.CO, &small, sizeof small);
-  }
+  for (int p = 0; p < P; ++p) pool_relu_store(acc[p], y + p * s.CO, which + p * s.CO);
 }
 
 template <int KH, int KW, int CI>
@@ -125,13 +97,9 @@ void backward(const float* x, const float* grad_y, const float* y, const uint8_t
         for (long px = 0; px < s.PW; ++px) {
           const float* xp = x + ((n * s.H + 2 * py) * s.W + 2 * px) * CI;
           long out = ((n * s.PH + py) * s.PW + px) * s.CO + tile;
-          f16v g = load(y + out) <= 0 ? (f16v){} : load(grad_y + out);  // ReLU's, as torch
-          u8x16 small;
-          std::memcpy(&small, which + out, sizeof small);
-          i16v index = __builtin_convertvector(small, i16v);
-          bias_acc += g;
-          f16v gq[4];  // the gradient of each window position: g where it won, else 0
-          for (int q = 0; q < 4; ++q) gq[q] = index == q ? g : (f16v){};
+          f16v gq[4];  // the gradient of each window position
+          window_gradient(y + out, grad_y + out, which + out, gq);
+          bias_acc += gq[0] + gq[1] + gq[2] + gq[3];
           for (int ky = 0; ky < KH; ++ky)
             for (int kx = 0; kx < KW; ++kx)
               for (int ci = 0; ci < CI; ++ci) {
@@ -154,16 +122,6 @@ void backward(const float* x, const float* grad_y, const float* y, const uint8_t
 
 Shape shape_of(long N, long H, long W, long CO, int kh, int kw) {
   return Shape{N, H, W, CO, (H - kh + 1) / 2, (W - kw + 1) / 2};
-}
-
-// Runs part(n0, n1, index) on each thread for its contiguous run of the N images.
-template <typename Part>
-void split_images(long N, int threads, Part part) {
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    long index = thread_index(), count = thread_count();
-    part(N * index / count, N * (index + 1) / count, index);
-  }
 }
 
 }  // namespace
@@ -216,12 +174,10 @@ int cnnkit_conv_pool_relu_backward(int kh, int kw, int ci, const float* x, const
     if (kh == A && kw == B && ci == C) backward<A, B, C>(x, grad_y, y, which, mine, mine + weights, n0, n1, s);
     CNNKIT_CASES(CNNKIT_BACKWARD)
   });
-  const long parts = static_cast<long>(sums.size()) / size;
-  for (long i = 0; i < size; ++i) {
-    float total = 0.0f;
-    for (long part = 0; part < parts; ++part) total += sums[part * size + i];
-    (i < weights ? grad_weight[i] : grad_bias[i - weights]) = total;
-  }
+  std::vector<float> total(size);
+  sum_parts(sums.data(), static_cast<long>(sums.size()) / size, size, total.data());
+  std::copy(total.begin(), total.begin() + weights, grad_weight);
+  std::copy(total.begin() + weights, total.end(), grad_bias);
   return 1;
 }
 

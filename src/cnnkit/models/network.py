@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .. import activations
-from ..kernels.conv_pool_relu import conv_pool_relu, fusable
+from ..kernels.fused import conv_pool_relu, fusable
 from ..layers.pooling import MaxPool2d
 
 

@@ -1,0 +1,366 @@
+// A 3x3 convolution, its bias, 2x2/2 max pooling and ReLU, by Winograd's F(2x2, 3x3).
+//
+// A 2x2 max pooling window is exactly one F(2x2, 3x3) output tile: the 4x4 input patch
+// under it, transformed (V = B'dB), times the transformed filters (U = GgG') point by
+// point, transformed back (Y = A'MA), gives the window's four convolution outputs with
+// 16 multiplications per channel pair instead of 36. The products are 16 small matrix
+// products per tile block (tiles x input channels times input channels x filters), done
+// in registers; the four outputs are pooled and rectified before anything is stored.
+// Only the outputs a floor-mode pooling reads are computed (a 13x13 output pooled to 6x6
+// needs 12x12).
+//
+// The backward pass gives the input gradient too (this is a layer inside the network):
+// the pooled gradient goes to the winning position of each window (ReLU permitting),
+// then through the same transforms transposed: dM = A dY A', dU = sum over tiles of V'dM
+// (per image, then over images), dV = dM U', dx += B dV B' (overlapping patches add up),
+// dw = G'dU G.
+//
+// Layouts (float32 unless said): x (N, H, W, CI), unpadded (reads outside it are the
+// zero padding: top/left given, bottom/right implied by PH, PW); weight (CO, 3, 3, CI)
+// (a channels_last OIHW tensor); bias (CO); y and which (N, PH, PW, CO), which in uint8:
+// the window position (0-3, row-major) each pooled value came from. CI and CO are
+// multiples of 16. Stride 1, no dilation.
+
+#include <algorithm>
+#include <vector>
+
+#include "simd.h"
+
+namespace {
+
+using namespace cnnkit;
+
+constexpr int kPoints = 16;  // a 4x4 tile in the Winograd domain
+constexpr int kBlock = 6;    // tiles per matrix-product block: 6 x 4 vectors of sums
+constexpr long kChunk = 64;  // channels per matrix-product block: 4 vectors
+
+struct Geometry {
+  long N, H, W, CI, CO, top, left, PH, PW;
+  long tiles() const { return PH * PW; }
+};
+
+// V[point][tile][ci] of one image: B'dB of each tile's 4x4 input patch.
+void transform_input(const float* x, const Geometry& g, float* V) {
+  const long stride = g.tiles() * g.CI;
+  for (long t = 0; t < g.tiles(); ++t) {
+    const long r0 = 2 * (t / g.PW) - g.top, c0 = 2 * (t % g.PW) - g.left;
+    for (long ci = 0; ci < g.CI; ci += kTile) {
+      f16v d[4][4], rows[4][4];
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) {
+          const long r = r0 + i, c = c0 + j;
+          d[i][j] = (r >= 0 && r < g.H && c >= 0 && c < g.W)
+                        ? load(x + (r * g.W + c) * g.CI + ci) : (f16v){};
+        }
+      for (int j = 0; j < 4; ++j) {
+        rows[0][j] = d[0][j] - d[2][j];
+        rows[1][j] = d[1][j] + d[2][j];
+        rows[2][j] = d[2][j] - d[1][j];
+        rows[3][j] = d[1][j] - d[3][j];
+      }
+      float* out = V + t * g.CI + ci;
+      for (int i = 0; i < 4; ++i) {
+        const f16v* r = rows[i];
+        store(out + (i * 4 + 0) * stride, r[0] - r[2]);
+        store(out + (i * 4 + 1) * stride, r[1] + r[2]);
+        store(out + (i * 4 + 2) * stride, r[2] - r[1]);
+        store(out + (i * 4 + 3) * stride, r[1] - r[3]);
+      }
+    }
+  }
+}
+
+// U[point][ci][co] and its transpose Ut[point][co][ci]: GgG' of each 3x3 filter.
+void transform_weights(const float* weight, long CI, long CO, float* U, float* Ut) {
+  for (long ci = 0; ci < CI; ++ci)
+    for (long co = 0; co < CO; ++co) {
+      float g[3][3], half[4][3];
+      for (int ky = 0; ky < 3; ++ky)
+        for (int kx = 0; kx < 3; ++kx) g[ky][kx] = weight[((co * 3 + ky) * 3 + kx) * CI + ci];
+      for (int kx = 0; kx < 3; ++kx) {
+        half[0][kx] = g[0][kx];
+        half[1][kx] = 0.5f * (g[0][kx] + g[1][kx] + g[2][kx]);
+        half[2][kx] = 0.5f * (g[0][kx] - g[1][kx] + g[2][kx]);
+        half[3][kx] = g[2][kx];
+      }
+      for (int i = 0; i < 4; ++i) {
+        const float* h = half[i];
+        const float u[4] = {h[0], 0.5f * (h[0] + h[1] + h[2]), 0.5f * (h[0] - h[1] + h[2]),
+                            h[2]};
+        for (int j = 0; j < 4; ++j) U[((i * 4 + j) * CI + ci) * CO + co] = u[j];
+      }
+    }
+  for (int point = 0; point < kPoints; ++point)
+    for (long co = 0; co < CO; ++co)
+      for (long ci = 0; ci < CI; ++ci)
+        Ut[(point * CO + co) * CI + ci] = U[(point * CI + ci) * CO + co];
+}
+
+// out[b][0..16*NV) = sum over k < K of left[b * K + k] * right[k * stride + 0..16*NV),
+// for ROWS rows b: the matrix product that every pass here is made of.
+template <int NV, int ROWS>
+inline void multiply(const float* left, long K, const float* right, long stride, float* out,
+                     long out_stride) {
+  f16v acc[ROWS][NV];
+  for (int b = 0; b < ROWS; ++b)
+    for (int v = 0; v < NV; ++v) acc[b][v] = (f16v){};
+  for (long k = 0; k < K; ++k) {
+    f16v r[NV];
+    for (int v = 0; v < NV; ++v) r[v] = load(right + k * stride + v * kTile);
+    for (int b = 0; b < ROWS; ++b) {
+      const float l = left[b * K + k];
+      for (int v = 0; v < NV; ++v) acc[b][v] += l * r[v];
+    }
+  }
+  for (int b = 0; b < ROWS; ++b)
+    for (int v = 0; v < NV; ++v) store(out + b * out_stride + v * kTile, acc[b][v]);
+}
+
+template <int NV>
+inline void multiply_rows(long rows, const float* left, long K, const float* right,
+                          long stride, float* out, long out_stride) {
+  switch (rows) {
+    case 1: multiply<NV, 1>(left, K, right, stride, out, out_stride); break;
+    case 2: multiply<NV, 2>(left, K, right, stride, out, out_stride); break;
+    case 3: multiply<NV, 3>(left, K, right, stride, out, out_stride); break;
+    case 4: multiply<NV, 4>(left, K, right, stride, out, out_stride); break;
+    case 5: multiply<NV, 5>(left, K, right, stride, out, out_stride); break;
+    default: multiply<NV, kBlock>(left, K, right, stride, out, out_stride); break;
+  }
+}
+
+// multiply() on `rows` rows (at most kBlock) and `width` channels (a multiple of 16, at
+// most kChunk).
+inline void multiply_block(long rows, long width, const float* left, long K,
+                           const float* right, long stride, float* out, long out_stride) {
+  switch (width / kTile) {
+    case 1: multiply_rows<1>(rows, left, K, right, stride, out, out_stride); break;
+    case 2: multiply_rows<2>(rows, left, K, right, stride, out, out_stride); break;
+    case 3: multiply_rows<3>(rows, left, K, right, stride, out, out_stride); break;
+    default: multiply_rows<4>(rows, left, K, right, stride, out, out_stride); break;
+  }
+}
+
+// One image: y and which of its pooled pixels.
+void forward_image(const float* x, const float* U, const float* bias, const Geometry& g,
+                   float* V, float* M, float* y, uint8_t* which) {
+  transform_input(x, g, V);
+  const long tiles = g.tiles();
+  for (long t0 = 0; t0 < tiles; t0 += kBlock)
+    for (long co0 = 0; co0 < g.CO; co0 += kChunk) {
+      const long rows = std::min<long>(kBlock, tiles - t0), width = std::min(kChunk, g.CO - co0);
+      for (int point = 0; point < kPoints; ++point)  // M[point][b][0..width)
+        multiply_block(rows, width, V + (point * tiles + t0) * g.CI, g.CI,
+                       U + point * g.CI * g.CO + co0, g.CO, M + point * kBlock * kChunk,
+                       kChunk);
+      for (long b = 0; b < rows; ++b)
+        for (long c = 0; c < width; c += kTile) {
+          f16v m[kPoints], rows[2][4];
+          for (int point = 0; point < kPoints; ++point)
+            m[point] = load(M + (point * kBlock + b) * kChunk + c);
+          for (int j = 0; j < 4; ++j) {
+            rows[0][j] = m[j] + m[4 + j] + m[8 + j];
+            rows[1][j] = m[4 + j] - m[8 + j] - m[12 + j];
+          }
+          const f16v bv = load(bias + co0 + c);
+          const f16v window[4] = {rows[0][0] + rows[0][1] + rows[0][2] + bv,
+                                  rows[0][1] - rows[0][2] - rows[0][3] + bv,
+                                  rows[1][0] + rows[1][1] + rows[1][2] + bv,
+                                  rows[1][1] - rows[1][2] - rows[1][3] + bv};
+          const long out = (t0 + b) * g.CO + co0 + c;
+          pool_relu_store(window, y + out, which + out);
+        }
+    }
+}
+
+// dM[point][tile][co] of one image (A dY A' of each window's gradient); adds the bias
+// gradient to bias_sum.
+void transform_gradient(const float* y, const float* grad_y, const uint8_t* which,
+                        const Geometry& g, float* dM, float* bias_sum) {
+  const long stride = g.tiles() * g.CO;
+  for (long co = 0; co < g.CO; co += kTile) {
+    f16v bias_acc = {};
+    for (long t = 0; t < g.tiles(); ++t) {
+      const long at = t * g.CO + co;
+      f16v q[4];  // dY: (0,0), (0,1), (1,0), (1,1)
+      window_gradient(y + at, grad_y + at, which + at, q);
+      bias_acc += q[0] + q[1] + q[2] + q[3];
+      const f16v rows[4][2] = {{q[0], q[1]}, {q[0] + q[2], q[1] + q[3]},
+                               {q[0] - q[2], q[1] - q[3]}, {-q[2], -q[3]}};
+      for (int i = 0; i < 4; ++i) {
+        const f16v* r = rows[i];
+        float* out = dM + i * 4 * stride + at;
+        store(out, r[0]);
+        store(out + stride, r[0] + r[1]);
+        store(out + 2 * stride, r[0] - r[1]);
+        store(out + 3 * stride, -r[1]);
+      }
+    }
+    store(bias_sum + co, load(bias_sum + co) + bias_acc);
+  }
+}
+
+// dU_sum[ci][0..16*NV) += sum over t < T of v[t * CI + ci] d[t * CO + 0..16*NV), for
+// kRows channels ci: one image's sum, then added (per image, then over images).
+constexpr int kRows = 4;  // input channels per block: 4 x 4 vectors of sums
+
+template <int NV>
+inline void add_products(const float* v, const float* d, long T, long CI, long CO,
+                         float* dU_sum) {
+  f16v acc[kRows][NV];
+  for (int k = 0; k < kRows; ++k)
+    for (int c = 0; c < NV; ++c) acc[k][c] = (f16v){};
+  for (long t = 0; t < T; ++t) {
+    f16v r[NV];
+    for (int c = 0; c < NV; ++c) r[c] = load(d + t * CO + c * kTile);
+    for (int k = 0; k < kRows; ++k) {
+      const float l = v[t * CI + k];
+      for (int c = 0; c < NV; ++c) acc[k][c] += l * r[c];
+    }
+  }
+  for (int k = 0; k < kRows; ++k)
+    for (int c = 0; c < NV; ++c) {
+      float* out = dU_sum + k * CO + c * kTile;
+      store(out, load(out) + acc[k][c]);
+    }
+}
+
+// dU_sum[point][ci][co] += sum over this image's tiles of V[point][t][ci] dM[point][t][co].
+void add_weight_gradient(const float* V, const float* dM, const Geometry& g, float* dU_sum) {
+  const long tiles = g.tiles();
+  for (int point = 0; point < kPoints; ++point)
+    for (long ci0 = 0; ci0 < g.CI; ci0 += kRows)
+      for (long co0 = 0; co0 < g.CO; co0 += kChunk) {
+        const float* v = V + point * tiles * g.CI + ci0;
+        const float* d = dM + point * tiles * g.CO + co0;
+        float* out = dU_sum + (point * g.CI + ci0) * g.CO + co0;
+        switch (std::min(kChunk, g.CO - co0) / kTile) {
+          case 1: add_products<1>(v, d, tiles, g.CI, g.CO, out); break;
+          case 2: add_products<2>(v, d, tiles, g.CI, g.CO, out); break;
+          case 3: add_products<3>(v, d, tiles, g.CI, g.CO, out); break;
+          default: add_products<4>(v, d, tiles, g.CI, g.CO, out); break;
+        }
+      }
+}
+
+// dx of one image (zeroed here): B dV B' of each tile, added into its 4x4 patch.
+void scatter_input_gradient(const float* dV, const Geometry& g, float* dx) {
+  std::fill(dx, dx + g.H * g.W * g.CI, 0.0f);
+  const long stride = g.tiles() * g.CI;
+  for (long t = 0; t < g.tiles(); ++t) {
+    const long r0 = 2 * (t / g.PW) - g.top, c0 = 2 * (t % g.PW) - g.left;
+    for (long ci = 0; ci < g.CI; ci += kTile) {
+      f16v e[4][4];
+      for (int i = 0; i < 4; ++i) {
+        f16v v[4];
+        for (int j = 0; j < 4; ++j) v[j] = load(dV + (i * 4 + j) * stride + t * g.CI + ci);
+        e[i][0] = v[0];
+        e[i][1] = v[1] - v[2] + v[3];
+        e[i][2] = v[1] + v[2] - v[0];
+        e[i][3] = -v[3];
+      }
+      for (int j = 0; j < 4; ++j) {
+        const f16v column[4] = {e[0][j], e[1][j] - e[2][j] + e[3][j],
+                                e[1][j] + e[2][j] - e[0][j], -e[3][j]};
+        const long c = c0 + j;
+        if (c < 0 || c >= g.W) continue;
+        for (int i = 0; i < 4; ++i) {
+          const long r = r0 + i;
+          if (r < 0 || r >= g.H) continue;
+          float* out = dx + (r * g.W + c) * g.CI + ci;
+          store(out, load(out) + column[i]);
+        }
+      }
+    }
+  }
+}
+
+// dV[point][tile][ci] of one image: dM U', block by block.
+void input_gradient_points(const float* dM, const float* Ut, const Geometry& g, float* dV) {
+  const long tiles = g.tiles();
+  for (int point = 0; point < kPoints; ++point)
+    for (long t0 = 0; t0 < tiles; t0 += kBlock)
+      for (long ci0 = 0; ci0 < g.CI; ci0 += kChunk)
+        multiply_block(std::min<long>(kBlock, tiles - t0), std::min(kChunk, g.CI - ci0),
+                       dM + (point * tiles + t0) * g.CO, g.CO, Ut + point * g.CO * g.CI + ci0,
+                       g.CI, dV + (point * tiles + t0) * g.CI + ci0, g.CI);
+}
+
+// grad_weight (CO, 3, 3, CI) = G'dUG of each filter's dU.
+void weight_gradient(const float* dU, long CI, long CO, float* grad_weight) {
+  for (long co = 0; co < CO; ++co)
+    for (long ci = 0; ci < CI; ++ci) {
+      float u[4][4], half[4][3];
+      for (int point = 0; point < kPoints; ++point)
+        u[point / 4][point % 4] = dU[(point * CI + ci) * CO + co];
+      for (int i = 0; i < 4; ++i) {
+        half[i][0] = u[i][0] + 0.5f * (u[i][1] + u[i][2]);
+        half[i][1] = 0.5f * (u[i][1] - u[i][2]);
+        half[i][2] = 0.5f * (u[i][1] + u[i][2]) + u[i][3];
+      }
+      for (int kx = 0; kx < 3; ++kx) {
+        const float w[3] = {half[0][kx] + 0.5f * (half[1][kx] + half[2][kx]),
+                            0.5f * (half[1][kx] - half[2][kx]),
+                            0.5f * (half[1][kx] + half[2][kx]) + half[3][kx]};
+        for (int ky = 0; ky < 3; ++ky) grad_weight[((co * 3 + ky) * 3 + kx) * CI + ci] = w[ky];
+      }
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+// `winograd` receives U then Ut (2 * 16 * CI * CO floats), for the backward pass.
+int cnnkit_winograd_pool_relu_forward(const float* x, const float* weight, const float* bias,
+                                      float* winograd, float* y, uint8_t* which, long N,
+                                      long H, long W, long CI, long CO, long top, long left,
+                                      long PH, long PW, int threads) {
+  const Geometry g{N, H, W, CI, CO, top, left, PH, PW};
+  float* U = winograd;
+  transform_weights(weight, CI, CO, U, U + kPoints * CI * CO);
+  split_images(N, threads, [&](long n0, long n1, long) {
+    std::vector<float> V(kPoints * g.tiles() * CI), M(kPoints * kBlock * kChunk);
+    for (long n = n0; n < n1; ++n) {
+      const long out = n * g.tiles() * CO;
+      forward_image(x + n * H * W * CI, U, bias, g, V.data(), M.data(), y + out, which + out);
+    }
+  });
+  return 1;
+}
+
+// grad_x may be null (the input needs no gradient).
+int cnnkit_winograd_pool_relu_backward(const float* x, const float* winograd,
+                                       const float* grad_y, const float* y,
+                                       const uint8_t* which, float* grad_x,
+                                       float* grad_weight, float* grad_bias, long N, long H,
+                                       long W, long CI, long CO, long top, long left, long PH,
+                                       long PW, int threads) {
+  const Geometry g{N, H, W, CI, CO, top, left, PH, PW};
+  const float* Ut = winograd + kPoints * CI * CO;
+  const long size = kPoints * CI * CO + CO;  // dU, then the bias gradient
+  const long parts = threads > 1 ? threads : 1;
+  std::vector<float> sums(size * parts, 0.0f);
+  split_images(N, threads, [&](long n0, long n1, long index) {
+    std::vector<float> V(kPoints * g.tiles() * CI), dM(kPoints * g.tiles() * CO);
+    float* mine = sums.data() + index * size;
+    for (long n = n0; n < n1; ++n) {
+      const long out = n * g.tiles() * CO, image = n * H * W * CI;
+      transform_input(x + image, g, V.data());
+      transform_gradient(y + out, grad_y + out, which + out, g, dM.data(),
+                         mine + kPoints * CI * CO);
+      add_weight_gradient(V.data(), dM.data(), g, mine);
+      if (grad_x) {
+        input_gradient_points(dM.data(), Ut, g, V.data());  // V now holds dV
+        scatter_input_gradient(V.data(), g, grad_x + image);
+      }
+    }
+  });
+  std::vector<float> total(size);
+  sum_parts(sums.data(), parts, size, total.data());
+  weight_gradient(total.data(), CI, CO, grad_weight);
+  std::copy(total.end() - CO, total.end(), grad_bias);
+  return 1;
+}
+
+}  // extern "C"

@@ -1,0 +1,170 @@
+"""The Winograd convolution + ReLU + 2x2 max pooling kernel (kernels/winograd_pool_relu.py)
+against torch's own ops, on the features a first layer makes of real images."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cnnkit import layers as L
+from cnnkit.kernels.winograd_pool_relu import fusable, winograd_pool_relu
+from real_batches import real_batch
+
+
+def conv_and_pool(filters=64, channels=32, kernel=3, padding="valid", strides=1, hw=(13, 13),
+                  use_bias=True, dilation=1):
+    """A Keras-initialised convolution (bias drawn too, so it matters) and its pooling."""
+    layer = L.Conv2D(filters, kernel, padding=padding, strides=strides, use_bias=use_bias,
+                     dilation_rate=dilation, activation="relu")
+    shape = (*hw, channels)
+    conv = layer.build_module(shape)
+    if use_bias:
+        with torch.no_grad():
+            conv.bias.uniform_(-0.05, 0.05)
+    pool = L.MaxPooling2D(2).build_module(layer.compute_output_shape(shape))
+    return conv.to(memory_format=torch.channels_last), pool
+
+
+def features(count=16, channels=32, size=28):
+    """What a ReLU first layer with 2x2 pooling makes of real images: (count, channels,
+    (size-2)//2, ...) non-negative features with many exact zeros, channels_last."""
+    torch.manual_seed(0)
+    first = torch.nn.Conv2d(1, channels, 3)
+    images = F.interpolate(real_batch(count), size=size) if size != 28 else real_batch(count)
+    with torch.no_grad():
+        return torch.relu(F.max_pool2d(first(images), 2)).contiguous(
+            memory_format=torch.channels_last)
+
+
+def with_torch_ops(conv, pool, x):
+    return torch.relu(pool(conv(x)))
+
+
+def outputs_and_gradients(function, conv, pool, x):
+    """The output, then the input, weight and bias gradients of a fixed, uneven function
+    of it."""
+    conv.zero_grad(set_to_none=True)
+    x = x.clone().requires_grad_()
+    out = function(conv, pool, x)
+    assert out is not None, "the kernel did not run"
+    (out * torch.linspace(-1, 2, out.numel()).reshape(out.shape)).sum().backward()
+    return out.detach(), x.grad, conv.weight.grad, conv.bias.grad
+
+
+def assert_close_to_torch(conv, pool, x):
+    got = outputs_and_gradients(winograd_pool_relu, conv, pool, x)
+    want = outputs_and_gradients(with_torch_ops, conv, pool, x)
+    assert got[0].is_contiguous(memory_format=torch.channels_last)
+    for mine, theirs in zip(got, want, strict=True):
+        assert mine.shape == theirs.shape
+        torch.testing.assert_close(mine, theirs, rtol=1e-4,
+                                   atol=1e-5 * max(1.0, theirs.abs().max().item()))
+
+
+@pytest.mark.parametrize("size, padding, filters, channels", [
+    (28, "valid", 64, 32),  # MNIST tutorial: 13x13 in, 11x11 out, 5x5 pooled (10x10 read)
+    (32, "valid", 64, 32),  # CIFAR-10 tutorial: 15x15 in, 13x13 out, 6x6 pooled
+    (28, "same", 32, 16),   # VGG style: 13x13 in and out, 6x6 pooled
+    (20, "same", 80, 48),   # more than one block of 64 channels, even size
+    (30, "valid", 16, 16),  # one vector of channels each way
+])
+def test_equals_torch_ops_forward_and_backward(size, padding, filters, channels):
+    x = features(channels=channels, size=size)
+    conv, pool = conv_and_pool(filters, channels, padding=padding, hw=x.shape[2:])
+    assert fusable(conv, pool)
+    assert_close_to_torch(conv, pool, x)
+
+
+def test_weight_and_input_gradients_are_as_close_to_float64_as_torchs():
+    x = features(count=64)
+    conv, pool = conv_and_pool()
+    exact, _ = conv_and_pool()
+    exact = exact.double()
+    exact.load_state_dict({k: v.double() for k, v in conv.state_dict().items()})
+    truth = outputs_and_gradients(with_torch_ops, exact, pool, x.double())
+
+    def errors(function):
+        got = outputs_and_gradients(function, conv, pool, x)
+        return [((a.double() - b).abs().max() / b.abs().max()).item()
+                for a, b in zip(got, truth, strict=True)]
+
+    for mine, torchs in zip(errors(winograd_pool_relu), errors(with_torch_ops), strict=True):
+        assert mine <= 2 * torchs
+
+
+def test_an_input_without_gradient_still_gives_weight_gradients():
+    x = features(count=8)
+    conv, pool = conv_and_pool()
+    out = winograd_pool_relu(conv, pool, x)
+    out.sum().backward()
+    weight_grad = conv.weight.grad.clone()
+    conv.zero_grad(set_to_none=True)
+    with_torch_ops(conv, pool, x).sum().backward()
+    torch.testing.assert_close(weight_grad, conv.weight.grad, rtol=1e-4,
+                               atol=1e-5 * conv.weight.grad.abs().max().item())
+
+
+def test_ties_go_to_the_first_window_position_as_in_torch():
+    # Zero features (as ReLU makes them) give a window of four equal outputs (the bias):
+    # the gradient must reach the input through the first position, as torch routes it.
+    x = features(count=4)
+    x[:, :, :6] = 0
+    conv, pool = conv_and_pool(hw=x.shape[2:])
+    assert_close_to_torch(conv, pool, x)
+
+
+def test_a_nan_in_the_input_gives_nan_where_torch_does():
+    x = features(count=2)
+    x[1, 5, 4, 7] = float("nan")
+    conv, pool = conv_and_pool()
+    got, want = winograd_pool_relu(conv, pool, x), with_torch_ops(conv, pool, x)
+    assert torch.equal(got.isnan(), want.isnan())
+    assert want.isnan().any()
+    torch.testing.assert_close(got.nan_to_num(), want.nan_to_num(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_non_contiguous_input_is_read_correctly():
+    x = features(count=6).contiguous()  # NCHW memory, not channels_last
+    conv, pool = conv_and_pool()
+    assert_close_to_torch(conv, pool, x[:, :, 1:, :12])
+
+
+@pytest.mark.parametrize("change", [
+    {"kernel": 5}, {"channels": 24, "hw": (13, 13)}, {"filters": 24}, {"strides": 2},
+    {"dilation": 2},
+])
+def test_shapes_it_does_not_cover_are_not_fusable(change):
+    assert not fusable(*conv_and_pool(**change))
+
+
+def test_declines_what_it_cannot_run():
+    conv, pool = conv_and_pool()
+    x = features(count=4)
+    assert winograd_pool_relu(conv, pool, x.double()) is None
+    assert winograd_pool_relu(conv, pool, x[:, :16]) is None  # 16 channels, 32 expected
+    assert winograd_pool_relu(conv, pool, x[0]) is None  # no batch axis
+    assert winograd_pool_relu(conv, pool, x[:, :, :3, :3]) is None  # too small to pool
+    handle = conv.register_forward_hook(lambda *args: None)
+    assert winograd_pool_relu(conv, pool, x) is None
+    handle.remove()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert winograd_pool_relu(conv, pool, x) is None
+    assert winograd_pool_relu(conv, pool, x) is not None
+
+
+def test_a_batch_split_over_threads_repeats_and_matches_one_thread():
+    conv, pool = conv_and_pool(padding="same")
+    x = features(count=24)
+    before = torch.get_num_threads()
+    results = {}
+    try:
+        for threads in (1, 2, 2):
+            torch.set_num_threads(threads)
+            results.setdefault(threads, []).append(
+                outputs_and_gradients(winograd_pool_relu, conv, pool, x))
+    finally:
+        torch.set_num_threads(before)
+    for first, again in zip(*results[2], strict=True):
+        assert torch.equal(first, again)  # the same split sums in the same order
+    for one, two in zip(results[1][0], results[2][0], strict=True):
+        torch.testing.assert_close(one, two, rtol=1e-5, atol=1e-5 * one.abs().max().item())
+
