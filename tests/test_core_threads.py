@@ -140,7 +140,10 @@ def test_shares_give_the_whole_batch_gradient(fashion, two_threads, share_counts
     whole, whole_logs = trained(build, fashion, batch_size, **fit)
     assert len(share_counts) == 2 * 256 // batch_size
     for a, b in zip(whole, split, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        # rounding only: the kernels sum a 32-image piece where the whole batch sums 64
+        # images a thread, and Adam's four steps magnify a near-zero gradient's rounding to
+        # a few 1e-6; a share summed wrong would move weights by the step size, 1e-3
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     for key in ("loss", "accuracy"):
         np.testing.assert_allclose(whole_logs[key], split_logs[key], rtol=1e-5)
 

@@ -184,12 +184,17 @@ def outputs_and_grads(net, x):
     return out.detach(), [p.grad.clone() for p in net.parameters()]
 
 
-@pytest.mark.parametrize("model, rgb", [
-    (zoo.tutorial_mnist((28, 28, 1), 10), False),
-    (zoo.tutorial_cifar10((32, 32, 3), 10), True),
+@pytest.mark.parametrize("build, rgb", [
+    (lambda: zoo.tutorial_mnist((28, 28, 1), 10), False),
+    (lambda: zoo.tutorial_cifar10((32, 32, 3), 10), True),
 ])
-def test_tutorial_networks_run_both_conv_pool_pairs_on_kernels(model, rgb, monkeypatch):
-    # the first layer on conv_pool_relu, the second (32 channels in) on the Winograd one
+def test_tutorial_networks_run_both_conv_pool_pairs_on_kernels(build, rgb, monkeypatch):
+    # The first layer runs on conv_pool_relu, the second (32 channels in) on the Winograd
+    # kernel. Seeded: weights that leave two outputs of a pooling window within float
+    # rounding of each other (2 seeds in 12 do, once in 32 x 64 x 36 windows) let rounding
+    # pick the winner, differently in any two implementations, and the gradient follows it.
+    torch.manual_seed(0)
+    model = build()
     model.build()
     net = model.net.train()
     assert net.fused == {net.names[0], net.names[2]}
