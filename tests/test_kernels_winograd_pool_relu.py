@@ -142,6 +142,7 @@ def test_declines_what_it_cannot_run():
     assert winograd_pool_relu(conv, pool, x.double()) is None
     assert winograd_pool_relu(conv, pool, x[:, :16]) is None  # 16 channels, 32 expected
     assert winograd_pool_relu(conv, pool, x[0]) is None  # no batch axis
+    assert winograd_pool_relu(conv, pool, x[:1]) is None  # one image: torch is faster
     assert winograd_pool_relu(conv, pool, x[:, :, :3, :3]) is None  # too small to pool
     handle = conv.register_forward_hook(lambda *args: None)
     assert winograd_pool_relu(conv, pool, x) is None

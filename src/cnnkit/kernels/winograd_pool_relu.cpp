@@ -70,13 +70,15 @@ void transform_input(const float* x, const Geometry& g, float* V) {
   }
 }
 
-// U[point][ci][co] and its transpose Ut[point][co][ci]: GgG' of each 3x3 filter.
+// Ut[point][co][ci] (GgG' of each 3x3 filter, 16 input channels at a time) and its
+// transpose U[point][ci][co].
 void transform_weights(const float* weight, long CI, long CO, float* U, float* Ut) {
-  for (long ci = 0; ci < CI; ++ci)
-    for (long co = 0; co < CO; ++co) {
-      float g[3][3], half[4][3];
+  for (long co = 0; co < CO; ++co)
+    for (long ci = 0; ci < CI; ci += kTile) {
+      f16v g[3][3], half[4][3];
       for (int ky = 0; ky < 3; ++ky)
-        for (int kx = 0; kx < 3; ++kx) g[ky][kx] = weight[((co * 3 + ky) * 3 + kx) * CI + ci];
+        for (int kx = 0; kx < 3; ++kx)
+          g[ky][kx] = load(weight + ((co * 3 + ky) * 3 + kx) * CI + ci);
       for (int kx = 0; kx < 3; ++kx) {
         half[0][kx] = g[0][kx];
         half[1][kx] = 0.5f * (g[0][kx] + g[1][kx] + g[2][kx]);
@@ -84,16 +86,16 @@ void transform_weights(const float* weight, long CI, long CO, float* U, float* U
         half[3][kx] = g[2][kx];
       }
       for (int i = 0; i < 4; ++i) {
-        const float* h = half[i];
-        const float u[4] = {h[0], 0.5f * (h[0] + h[1] + h[2]), 0.5f * (h[0] - h[1] + h[2]),
-                            h[2]};
-        for (int j = 0; j < 4; ++j) U[((i * 4 + j) * CI + ci) * CO + co] = u[j];
+        const f16v* h = half[i];
+        const f16v u[4] = {h[0], 0.5f * (h[0] + h[1] + h[2]), 0.5f * (h[0] - h[1] + h[2]),
+                           h[2]};
+        for (int j = 0; j < 4; ++j) store(Ut + ((i * 4 + j) * CO + co) * CI + ci, u[j]);
       }
     }
   for (int point = 0; point < kPoints; ++point)
-    for (long co = 0; co < CO; ++co)
-      for (long ci = 0; ci < CI; ++ci)
-        Ut[(point * CO + co) * CI + ci] = U[(point * CI + ci) * CO + co];
+    for (long ci = 0; ci < CI; ++ci)
+      for (long co = 0; co < CO; ++co)
+        U[(point * CI + ci) * CO + co] = Ut[(point * CO + co) * CI + ci];
 }
 
 // out[b][0..16*NV) = sum over k < K of left[b * K + k] * right[k * stride + 0..16*NV),

@@ -40,6 +40,10 @@ from .guards import (
 
 KERNEL = "winograd_pool_relu"
 POINTS = 16  # a 4x4 tile in the Winograd domain
+# Below this many images torch's ops are faster: the filters' transform and the call cost
+# ~100 us, which a single 13x13x32 image (72 us on torch's ops) does not repay; 2 images
+# took 138 us against torch's 173.
+MIN_IMAGES = 2
 
 _POINTER, _LONG, _INT = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
 _ARGUMENTS = {
@@ -62,10 +66,12 @@ def _library() -> ctypes.CDLL | None:
 
 def winograd_pool_relu(conv: nn.Conv2d, pool: nn.MaxPool2d, x: torch.Tensor
                        ) -> torch.Tensor | None:
-    """``relu(pool(conv(x)))`` by the kernel, eagerly; None where it cannot run, for the
-    caller to use torch's ops: shapes ``fusable`` rejects, an input too small to pool, and
-    the calls ``guards.eager_float_call`` turns away."""
-    if not eager_float_call(conv, pool, x) or not fusable(conv, pool):
+    """``relu(pool(conv(x)))`` by the kernel, eagerly; None where it cannot run or would
+    be slower, for the caller to use torch's ops: shapes ``fusable`` rejects, an input too
+    small to pool, a single image, and the calls ``guards.eager_float_call`` turns
+    away."""
+    if (not eager_float_call(conv, pool, x) or not fusable(conv, pool)
+            or x.shape[0] < MIN_IMAGES):
         return None
     padding = padding_of(conv)
     top, left, bottom, right = padding
