@@ -13,9 +13,9 @@ from torch.nn.utils import prune
 from cnnkit import data, zoo
 from cnnkit import layers as L
 from cnnkit.kernels import conv_pool_relu as kernel_module
+from cnnkit.kernels import fused
 from cnnkit.kernels.build import KERNELS_ENV
 from cnnkit.kernels.conv_pool_relu import conv_pool_relu, fusable
-from cnnkit.kernels.fused import conv_pool_relu as conv_pool_relu_anywhere
 from cnnkit.models import Sequential
 from cnnkit.models import network as network_module
 from real_batches import real_batch
@@ -184,38 +184,44 @@ def outputs_and_grads(net, x):
     return out.detach(), [p.grad.clone() for p in net.parameters()]
 
 
-@pytest.mark.parametrize("build, rgb", [
-    (lambda: zoo.tutorial_mnist((28, 28, 1), 10), False),
-    (lambda: zoo.tutorial_cifar10((32, 32, 3), 10), True),
+@pytest.mark.parametrize("build, rgb, relu_layers", [
+    (lambda: zoo.tutorial_mnist((28, 28, 1), 10), False, 0),
+    (lambda: zoo.tutorial_cifar10((32, 32, 3), 10), True, 1),
 ])
-def test_tutorial_networks_run_both_conv_pool_pairs_on_kernels(build, rgb, monkeypatch):
+def test_tutorial_networks_run_their_convolutions_on_kernels(build, rgb, relu_layers,
+                                                             monkeypatch):
     # The first layer runs on conv_pool_relu, the second (32 channels in) on the Winograd
-    # kernel. Seeded: weights that leave two outputs of a pooling window within float
-    # rounding of each other (2 seeds in 12 do, once in 32 x 64 x 36 windows) let rounding
-    # pick the winner, differently in any two implementations, and the gradient follows it.
+    # kernel, and so does CIFAR-10's third (unpooled). Seeded: weights that leave two
+    # outputs of a pooling window within float rounding of each other (2 seeds in 12 do,
+    # once in 32 x 64 x 36 windows) let rounding pick the winner, differently in any two
+    # implementations, and the gradient follows it.
     torch.manual_seed(0)
     model = build()
     model.build()
     net = model.net.train()
     assert net.fused == {net.names[0], net.names[2]}
+    assert net.fused_relu == set(net.names[4:4 + relu_layers])
     calls = []
 
-    def counted(conv, pool, x):
-        out = conv_pool_relu_anywhere(conv, pool, x)
-        calls.append(out is not None)
-        return out
+    def counted(kernel):
+        def call(*args):
+            out = kernel(*args)
+            calls.append(out is not None)
+            return out
+        return call
 
-    monkeypatch.setattr(network_module, "conv_pool_relu", counted)
+    monkeypatch.setattr(network_module, "conv_pool_relu", counted(fused.conv_pool_relu))
+    monkeypatch.setattr(network_module, "conv_relu", counted(fused.conv_relu))
     x = real_batch(channels=3 if rgb else 1)
     if rgb:
         x = torch.nn.functional.pad(x, (2, 2, 2, 2))
-    fused, fused_grads = outputs_and_grads(net, x)
-    assert calls == [True, True]
+    with_kernels, with_kernels_grads = outputs_and_grads(net, x)
+    assert calls == [True] * (2 + relu_layers)
     monkeypatch.setenv(KERNELS_ENV, "0")
     plain, plain_grads = outputs_and_grads(net, x)
-    assert calls == [True, True, False, False]
-    torch.testing.assert_close(fused, plain, rtol=1e-4, atol=1e-5)
-    for got, want in zip(fused_grads, plain_grads, strict=True):
+    assert calls == [True] * (2 + relu_layers) + [False] * (2 + relu_layers)
+    torch.testing.assert_close(with_kernels, plain, rtol=1e-4, atol=1e-5)
+    for got, want in zip(with_kernels_grads, plain_grads, strict=True):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
 
 

@@ -68,7 +68,7 @@ def conv_pool_relu(conv: nn.Conv2d, pool: nn.MaxPool2d, x: torch.Tensor
     """``relu(pool(conv(x)))`` by the kernel, eagerly; None where it cannot run, for the
     caller to use torch's ops: shapes ``fusable`` rejects, an input that needs a gradient,
     and the calls ``guards.eager_float_call`` turns away."""
-    if x.requires_grad or not eager_float_call(conv, pool, x) or not fusable(conv, pool):
+    if x.requires_grad or not eager_float_call(x, conv, pool) or not fusable(conv, pool):
         return None
     library = _library()
     if library is None:

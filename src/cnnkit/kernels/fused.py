@@ -1,13 +1,15 @@
-"""A ReLU convolution followed by 2x2 max pooling, on whichever kernel covers it.
+"""A ReLU convolution, alone or followed by 2x2 max pooling, on whichever kernel covers
+it.
 
-``Network`` runs such a pair through ``conv_pool_relu`` here: the first-layer kernel
-(``conv_pool_relu``: 1-4 input channels of data, 3x3 or 5x5) or the Winograd kernel
-(``winograd_pool_relu``: 3x3 on multiples of 16 channels, inside the network), or, where
-neither can run, torch's ops (None). ``CNNKIT_KERNELS=0`` turns both off.
+``Network`` runs such layers through ``conv_pool_relu`` and ``conv_relu`` here: the
+first-layer kernel (``conv_pool_relu``: 1-4 input channels of data, 3x3 or 5x5, pooled)
+or the Winograd kernel (``winograd``: 3x3 on multiples of 16 channels, inside the
+network, pooled or not), or, where none can run, torch's ops (None). ``CNNKIT_KERNELS=0``
+turns them off.
 
 Under ``torch.compile`` (compiled prediction) a kernel runs eagerly between two compiled
-graphs (a graph break): the compiled tutorial CNNs then predicted 1.67x as many images a
-second at batch 256 as with the layer compiled (docs/performance.md).
+graphs (a graph break): the compiled tutorial CNNs predicted 1.49-1.67x as many images a
+second at batch 256 with the kernels as with those layers compiled (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import torch
 from torch import nn
 
 from . import conv_pool_relu as first_layer
-from . import winograd_pool_relu as winograd
+from . import winograd
 
 
 def fusable(conv: nn.Module, pool: nn.Module) -> bool:
@@ -24,22 +26,37 @@ def fusable(conv: nn.Module, pool: nn.Module) -> bool:
     return first_layer.fusable(conv, pool) or winograd.fusable(conv, pool)
 
 
+def relu_fusable(conv: nn.Module) -> bool:
+    """Whether a kernel computes ``conv`` with ReLU, unpooled."""
+    return winograd.relu_fusable(conv)
+
+
 def conv_pool_relu(conv: nn.Module, pool: nn.Module, x: torch.Tensor
                    ) -> torch.Tensor | None:
     """``relu(pool(conv(x)))`` by a kernel, or None for the caller to use torch's ops."""
-    if torch.compiler.is_exporting() or torch.jit.is_tracing():
+    if _traced():
         return None  # an exported graph must hold torch's ops
     if torch.compiler.is_compiling():
-        return _between_graphs(conv, pool, x)
+        return _between_graphs(conv_pool_relu, conv, pool, x)
     if first_layer.fusable(conv, pool):
         return first_layer.conv_pool_relu(conv, pool, x)
-    if winograd.fusable(conv, pool):
-        return winograd.winograd_pool_relu(conv, pool, x)
-    return None
+    return winograd.winograd_pool_relu(conv, pool, x)
+
+
+def conv_relu(conv: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """``relu(conv(x))`` by a kernel, or None for the caller to use torch's ops."""
+    if _traced():
+        return None
+    if torch.compiler.is_compiling():
+        return _between_graphs(conv_relu, conv, x)
+    return winograd.winograd_relu(conv, x)
+
+
+def _traced() -> bool:
+    return torch.compiler.is_exporting() or torch.jit.is_tracing()
 
 
 @torch.compiler.disable
-def _between_graphs(conv: nn.Module, pool: nn.Module, x: torch.Tensor
-                    ) -> torch.Tensor | None:
-    """``conv_pool_relu`` run eagerly, where torch.compile would trace it."""
-    return conv_pool_relu(conv, pool, x)
+def _between_graphs(function, *args) -> torch.Tensor | None:
+    """``function(*args)`` run eagerly, where torch.compile would trace it."""
+    return function(*args)

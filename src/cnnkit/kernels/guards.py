@@ -45,17 +45,19 @@ def padding_of(conv: nn.Conv2d) -> tuple[int, int, int, int]:
     return rows, cols, rows + bottom, cols + right
 
 
-def eager_float_call(conv: nn.Conv2d, pool: nn.Module, x: torch.Tensor) -> bool:
-    """Whether a kernel may run this call: eager (not traced or exported, whose graphs
-    must hold torch's ops), float32 on the CPU without autocast, a batch of images with
-    ``conv``'s channels, and no hooks waiting for either module (the kernel calls
-    neither, so pruning's or a FLOP counter's hooks would not run)."""
+def eager_float_call(x: torch.Tensor, conv: nn.Conv2d, *others: nn.Module) -> bool:
+    """Whether a kernel may run this call of ``conv`` (and the modules after it, fused):
+    eager (not traced or exported, whose graphs must hold torch's ops), float32 on the
+    CPU without autocast, a batch of images with ``conv``'s channels, and no hooks
+    waiting for any of the modules (the kernel calls none, so pruning's or a FLOP
+    counter's hooks would not run)."""
     weight = conv.weight
     return not (torch.compiler.is_exporting() or torch.jit.is_tracing()
                 or x.dim() != 4 or x.shape[1] != conv.in_channels
                 or x.dtype != torch.float32 or weight.dtype != torch.float32
                 or x.device.type != "cpu" or weight.device.type != "cpu"
-                or torch.is_autocast_enabled("cpu") or _hooked(conv) or _hooked(pool))
+                or torch.is_autocast_enabled("cpu")
+                or any(_hooked(module) for module in (conv, *others)))
 
 
 def _hooked(module: nn.Module) -> bool:

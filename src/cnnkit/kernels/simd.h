@@ -41,6 +41,14 @@ void split_images(long N, int threads, Part part) {
   }
 }
 
+// ReLU as torch.relu: negatives to 0, NaN stays NaN.
+inline f16v relu(f16v v) { return v < 0 ? (f16v){} : v; }
+
+// ReLU's gradient as torch's: grad_y where the output y is not <= 0 (NaN passes).
+inline f16v relu_gradient(const float* y, const float* grad_y) {
+  return load(y) <= 0 ? (f16v){} : load(grad_y);
+}
+
 // Pools the four values of a 2x2 window (row-major), then ReLU, as torch: the first of
 // equal values wins, NaN wins and stays NaN. Stores the result at y and the winning
 // position (0-3) at which.
@@ -52,7 +60,7 @@ inline void pool_relu_store(const f16v window[4], float* y, uint8_t* which) {
     best = wins ? window[q] : best;
     index = wins ? (i16v){} + q : index;
   }
-  store(y, best < 0 ? (f16v){} : best);
+  store(y, relu(best));
   u8x16 small = __builtin_convertvector(index, u8x16);
   std::memcpy(which, &small, sizeof small);
 }
@@ -62,7 +70,7 @@ inline void pool_relu_store(const f16v window[4], float* y, uint8_t* which) {
 // ReLU cut the pooled value y (y <= 0; NaN passes, as in torch).
 inline void window_gradient(const float* y, const float* grad_y, const uint8_t* which,
                             f16v out[4]) {
-  f16v g = load(y) <= 0 ? (f16v){} : load(grad_y);
+  f16v g = relu_gradient(y, grad_y);
   u8x16 small;
   std::memcpy(&small, which, sizeof small);
   i16v index = __builtin_convertvector(small, i16v);

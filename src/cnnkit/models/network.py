@@ -8,8 +8,10 @@ A layer with a ReLU activation followed directly by max pooling runs as op, pool
 ``max(relu(x)) == relu(max(x))`` holds exactly, for the values and for the gradients (the
 pool routes each gradient to the same input either way, and ReLU's gradient there is the
 same), but the ReLU then touches a quarter of the values, in place. Where that layer is a
-convolution on the input data of a shape the hand-written kernel covers (1-4 channels,
-3x3 or 5x5, see kernels/conv_pool_relu.py), the three run as that one kernel.
+convolution of a shape a hand-written kernel covers (kernels/fused.py: on 1-4 channels of
+input data, 3x3 or 5x5; or 3x3 on multiples of 16 channels, by Winograd), the three run
+as that one kernel; a 3x3 ReLU convolution on multiples of 16 channels without pooling
+runs on the Winograd kernel too.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 from torch import nn
 
 from .. import activations
-from ..kernels.fused import conv_pool_relu, fusable
+from ..kernels.fused import conv_pool_relu, conv_relu, fusable, relu_fusable
 from ..layers.pooling import MaxPool2d
 
 
@@ -59,6 +61,9 @@ class Network(nn.Module):
         self.pool_first = pool_first_pairs(self.names, self.ops, self.acts)
         self.fused = {name for name, pool in self.pool_first.items()
                       if fusable(self.ops[name], self.ops[pool])}
+        self.fused_relu = {name for name in self.names
+                           if name not in self.pool_first and type(self.acts[name]) is nn.ReLU
+                           and relu_fusable(self.ops[name])}
         self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -69,7 +74,11 @@ class Network(nn.Module):
                 continue
             pooled = self.pool_first.get(name)
             if pooled is None:
-                x = self.acts[name](self.ops[name](x))
+                if name in self.fused_relu and (fused := conv_relu(self.ops[name], x)
+                                                ) is not None:
+                    x = fused
+                else:
+                    x = self.acts[name](self.ops[name](x))
             elif name in self.fused and (fused := conv_pool_relu(
                     self.ops[name], self.ops[pooled], x)) is not None:
                 x = fused

@@ -1,12 +1,12 @@
-"""The Winograd convolution + ReLU + 2x2 max pooling kernel (kernels/winograd_pool_relu.py)
-against torch's own ops, on the features a first layer makes of real images."""
+"""The Winograd convolution + ReLU (+ 2x2 max pooling) kernel (kernels/winograd.py) against
+torch's own ops, on the features a first layer makes of real images."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from cnnkit import layers as L
-from cnnkit.kernels.winograd_pool_relu import fusable, winograd_pool_relu
+from cnnkit.kernels.winograd import fusable, relu_fusable, winograd_pool_relu, winograd_relu
 from real_batches import real_batch
 
 
@@ -169,3 +169,44 @@ def test_a_batch_split_over_threads_repeats_and_matches_one_thread():
     for one, two in zip(results[1][0], results[2][0], strict=True):
         torch.testing.assert_close(one, two, rtol=1e-5, atol=1e-5 * one.abs().max().item())
 
+
+
+def unpooled_with_torch_ops(conv, pool, x):
+    return torch.relu(conv(x))
+
+
+def unpooled_kernel(conv, pool, x):
+    return winograd_relu(conv, x)
+
+
+@pytest.mark.parametrize("size, padding, filters, channels", [
+    (32, "valid", 64, 64),  # CIFAR-10 tutorial's third layer: 6x6 in, 4x4 out
+    (28, "valid", 32, 32),  # 13x13 in, 11x11 out: an odd output, its last tiles cut
+    (28, "same", 48, 16),   # 13x13 in and out
+    (20, "same", 80, 32),
+])
+def test_unpooled_equals_torch_ops_forward_and_backward(size, padding, filters, channels):
+    x = features(channels=channels, size=size)
+    if channels == 64:
+        with torch.no_grad():
+            x = torch.relu(F.max_pool2d(torch.nn.Conv2d(64, 64, 3)(x), 2)).contiguous(
+                memory_format=torch.channels_last)
+    conv, pool = conv_and_pool(filters, channels, padding=padding, hw=x.shape[2:])
+    assert relu_fusable(conv)
+    got = outputs_and_gradients(unpooled_kernel, conv, pool, x)
+    want = outputs_and_gradients(unpooled_with_torch_ops, conv, pool, x)
+    assert got[0].is_contiguous(memory_format=torch.channels_last)
+    for mine, theirs in zip(got, want, strict=True):
+        assert mine.shape == theirs.shape
+        torch.testing.assert_close(mine, theirs, rtol=1e-4,
+                                   atol=1e-5 * max(1.0, theirs.abs().max().item()))
+
+
+def test_unpooled_declines_what_it_cannot_run():
+    conv, _ = conv_and_pool(channels=32)
+    x = features(count=4)
+    assert not relu_fusable(conv_and_pool(channels=24, hw=(13, 13))[0])
+    assert winograd_relu(conv, x[:, :, :2, :2]) is None  # no output
+    assert winograd_relu(conv, x[:1]) is None
+    assert winograd_relu(conv, x.double()) is None
+    assert winograd_relu(conv, x) is not None

@@ -1,25 +1,27 @@
-// A 3x3 convolution, its bias, 2x2/2 max pooling and ReLU, by Winograd's F(2x2, 3x3).
+// A 3x3 convolution, its bias and ReLU, then 2x2/2 max pooling or not, by Winograd's
+// F(2x2, 3x3).
 //
-// A 2x2 max pooling window is exactly one F(2x2, 3x3) output tile: the 4x4 input patch
-// under it, transformed (V = B'dB), times the transformed filters (U = GgG') point by
-// point, transformed back (Y = A'MA), gives the window's four convolution outputs with
-// 16 multiplications per channel pair instead of 36. The products are 16 small matrix
-// products per tile block (tiles x input channels times input channels x filters), done
-// in registers; the four outputs are pooled and rectified before anything is stored.
-// Only the outputs a floor-mode pooling reads are computed (a 13x13 output pooled to 6x6
-// needs 12x12).
+// Each 2x2 block of outputs is one tile: the 4x4 input patch under it, transformed
+// (V = B'dB), times the transformed filters (U = GgG') point by point, transformed back
+// (Y = A'MA), gives the four outputs with 16 multiplications per channel pair instead of
+// 36. The products are 16 small matrix products per tile block (tiles x input channels
+// times input channels x filters), done in registers. Followed by 2x2 max pooling, a
+// pooling window is exactly one tile: its four outputs are pooled and rectified before
+// anything is stored, and only the outputs a floor-mode pooling reads are computed (a
+// 13x13 output pooled to 6x6 needs 12x12). Unpooled, each output is rectified and stored.
 //
 // The backward pass gives the input gradient too (this is a layer inside the network):
-// the pooled gradient goes to the winning position of each window (ReLU permitting),
-// then through the same transforms transposed: dM = A dY A', dU = sum over tiles of V'dM
-// (per image, then over images), dV = dM U', dx += B dV B' (overlapping patches add up),
-// dw = G'dU G.
+// each output's gradient passes ReLU (and, pooled, goes to the winning position of its
+// window), then through the same transforms transposed: dM = A dY A', dU = sum over
+// tiles of V'dM (per group of images, then over groups), dV = dM U', dx += B dV B'
+// (overlapping patches add up), dw = G'dU G.
 //
 // Layouts (float32 unless said): x (N, H, W, CI), unpadded (reads outside it are the
-// zero padding: top/left given, bottom/right implied by PH, PW); weight (CO, 3, 3, CI)
-// (a channels_last OIHW tensor); bias (CO); y and which (N, PH, PW, CO), which in uint8:
-// the window position (0-3, row-major) each pooled value came from. CI and CO are
-// multiples of 16. Stride 1, no dilation.
+// zero padding: top/left given, bottom/right implied by the output size OH x OW);
+// weight (CO, 3, 3, CI) (a channels_last OIHW tensor); bias (CO); y (N, OH/2, OW/2, CO)
+// pooled, else (N, OH, OW, CO); pooled, which (N, OH/2, OW/2, CO) uint8: the window
+// position (0-3, row-major) each pooled value came from. CI and CO are multiples of 16.
+// Stride 1, no dilation.
 
 #include <algorithm>
 #include <vector>
@@ -33,17 +35,29 @@ using namespace cnnkit;
 constexpr int kPoints = 16;  // a 4x4 tile in the Winograd domain
 constexpr int kBlock = 6;    // tiles per matrix-product block: 6 x 4 vectors of sums
 constexpr long kChunk = 64;  // channels per matrix-product block: 4 vectors
+constexpr long kGroupTiles = 32;  // at least this many tiles per group of images
 
+// OH x OW is the convolution's output; pooled, the 2x2 windows a floor-mode pooling reads
+// are the tiles (an odd last row or column is left out); else the tiles cover it all.
 struct Geometry {
-  long N, H, W, CI, CO, top, left, PH, PW;
-  long tiles() const { return PH * PW; }
+  long N, H, W, CI, CO, top, left, OH, OW;
+  bool pooled;
+  long tile_rows() const { return pooled ? OH / 2 : (OH + 1) / 2; }
+  long tile_cols() const { return pooled ? OW / 2 : (OW + 1) / 2; }
+  long tiles() const { return tile_rows() * tile_cols(); }
+  long outputs() const { return pooled ? tiles() : OH * OW; }  // pixels of y per image
+  // Images taken together: their tiles, numbered image by image, go through the matrix
+  // products at once (a 6x6 input has 4 tiles: alone, too few for a product to pay).
+  long group() const { return std::max(1L, (kGroupTiles + tiles() - 1) / tiles()); }
 };
 
-// V[point][tile][ci] of one image: B'dB of each tile's 4x4 input patch.
-void transform_input(const float* x, const Geometry& g, float* V) {
-  const long stride = g.tiles() * g.CI;
-  for (long t = 0; t < g.tiles(); ++t) {
-    const long r0 = 2 * (t / g.PW) - g.top, c0 = 2 * (t % g.PW) - g.left;
+// V[point][tile][ci] of `count` images from x on: B'dB of each tile's 4x4 input patch.
+void transform_input(const float* x_group, const Geometry& g, long count, float* V) {
+  const long stride = count * g.tiles() * g.CI;
+  for (long b = 0; b < count * g.tiles(); ++b) {
+    const float* x = x_group + b / g.tiles() * g.H * g.W * g.CI;
+    const long t = b % g.tiles();
+    const long r0 = 2 * (t / g.tile_cols()) - g.top, c0 = 2 * (t % g.tile_cols()) - g.left;
     for (long ci = 0; ci < g.CI; ci += kTile) {
       f16v d[4][4], rows[4][4];
       for (int i = 0; i < 4; ++i)
@@ -58,7 +72,7 @@ void transform_input(const float* x, const Geometry& g, float* V) {
         rows[2][j] = d[2][j] - d[1][j];
         rows[3][j] = d[1][j] - d[3][j];
       }
-      float* out = V + t * g.CI + ci;
+      float* out = V + b * g.CI + ci;
       for (int i = 0; i < 4; ++i) {
         const f16v* r = rows[i];
         store(out + (i * 4 + 0) * stride, r[0] - r[2]);
@@ -143,11 +157,49 @@ inline void multiply_block(long rows, long width, const float* left, long K,
   }
 }
 
-// One image: y and which of its pooled pixels.
-void forward_image(const float* x, const float* U, const float* bias, const Geometry& g,
-                   float* V, float* M, float* y, uint8_t* which) {
-  transform_input(x, g, V);
-  const long tiles = g.tiles();
+// A tile's four outputs (one 16-channel vector each): pooled, rectified and stored with
+// the winning position; or, unpooled, each rectified (NaN stays, as torch.relu) and
+// stored where it lies inside the output.
+// Tile b of a group is tile t of its image k.
+inline void store_outputs(const f16v window[4], const Geometry& g, long b, long co, float* y,
+                          uint8_t* which) {
+  const long k = b / g.tiles(), t = b % g.tiles();
+  if (g.pooled) {
+    const long at = (k * g.tiles() + t) * g.CO + co;
+    pool_relu_store(window, y + at, which + at);
+    return;
+  }
+  y += k * g.outputs() * g.CO;
+  const long r0 = 2 * (t / g.tile_cols()), c0 = 2 * (t % g.tile_cols());
+  for (int q = 0; q < 4; ++q) {
+    const long r = r0 + q / 2, c = c0 + q % 2;
+    if (r < g.OH && c < g.OW) store(y + (r * g.OW + c) * g.CO + co, relu(window[q]));
+  }
+}
+
+// The gradient reaching each of a tile's four outputs: through the pooling and ReLU, or
+// (unpooled) through each output's ReLU, and 0 at outputs outside the output.
+inline void tile_gradient(const float* y, const float* grad_y, const uint8_t* which,
+                          const Geometry& g, long b, long co, f16v q[4]) {
+  const long k = b / g.tiles(), t = b % g.tiles();
+  if (g.pooled) {
+    const long at = (k * g.tiles() + t) * g.CO + co;
+    window_gradient(y + at, grad_y + at, which + at, q);
+    return;
+  }
+  const long r0 = 2 * (t / g.tile_cols()), c0 = 2 * (t % g.tile_cols());
+  for (int p = 0; p < 4; ++p) {
+    const long r = r0 + p / 2, c = c0 + p % 2;
+    const long at = (k * g.outputs() + r * g.OW + c) * g.CO + co;
+    q[p] = (r < g.OH && c < g.OW) ? relu_gradient(y + at, grad_y + at) : (f16v){};
+  }
+}
+
+// `count` images from x on: y (and which, pooled) of their outputs.
+void forward_group(const float* x, const float* U, const float* bias, const Geometry& g,
+                   long count, float* V, float* M, float* y, uint8_t* which) {
+  transform_input(x, g, count, V);
+  const long tiles = count * g.tiles();
   for (long t0 = 0; t0 < tiles; t0 += kBlock)
     for (long co0 = 0; co0 < g.CO; co0 += kChunk) {
       const long rows = std::min<long>(kBlock, tiles - t0), width = std::min(kChunk, g.CO - co0);
@@ -169,23 +221,22 @@ void forward_image(const float* x, const float* U, const float* bias, const Geom
                                   rows[0][1] - rows[0][2] - rows[0][3] + bv,
                                   rows[1][0] + rows[1][1] + rows[1][2] + bv,
                                   rows[1][1] - rows[1][2] - rows[1][3] + bv};
-          const long out = (t0 + b) * g.CO + co0 + c;
-          pool_relu_store(window, y + out, which + out);
+          store_outputs(window, g, t0 + b, co0 + c, y, which);
         }
     }
 }
 
-// dM[point][tile][co] of one image (A dY A' of each window's gradient); adds the bias
-// gradient to bias_sum.
+// dM[point][tile][co] of `count` images (A dY A' of each tile's output gradient); adds
+// their bias gradient to bias_sum.
 void transform_gradient(const float* y, const float* grad_y, const uint8_t* which,
-                        const Geometry& g, float* dM, float* bias_sum) {
-  const long stride = g.tiles() * g.CO;
+                        const Geometry& g, long count, float* dM, float* bias_sum) {
+  const long stride = count * g.tiles() * g.CO;
   for (long co = 0; co < g.CO; co += kTile) {
     f16v bias_acc = {};
-    for (long t = 0; t < g.tiles(); ++t) {
-      const long at = t * g.CO + co;
+    for (long b = 0; b < count * g.tiles(); ++b) {
       f16v q[4];  // dY: (0,0), (0,1), (1,0), (1,1)
-      window_gradient(y + at, grad_y + at, which + at, q);
+      tile_gradient(y, grad_y, which, g, b, co, q);
+      const long at = b * g.CO + co;
       bias_acc += q[0] + q[1] + q[2] + q[3];
       const f16v rows[4][2] = {{q[0], q[1]}, {q[0] + q[2], q[1] + q[3]},
                                {q[0] - q[2], q[1] - q[3]}, {-q[2], -q[3]}};
@@ -203,7 +254,7 @@ void transform_gradient(const float* y, const float* grad_y, const uint8_t* whic
 }
 
 // dU_sum[ci][0..16*NV) += sum over t < T of v[t * CI + ci] d[t * CO + 0..16*NV), for
-// kRows channels ci: one image's sum, then added (per image, then over images).
+// kRows channels ci: one group's sum, then added (per group, then over groups).
 constexpr int kRows = 4;  // input channels per block: 4 x 4 vectors of sums
 
 template <int NV>
@@ -227,9 +278,10 @@ inline void add_products(const float* v, const float* d, long T, long CI, long C
     }
 }
 
-// dU_sum[point][ci][co] += sum over this image's tiles of V[point][t][ci] dM[point][t][co].
-void add_weight_gradient(const float* V, const float* dM, const Geometry& g, float* dU_sum) {
-  const long tiles = g.tiles();
+// dU_sum[point][ci][co] += sum over a group's tiles of V[point][t][ci] dM[point][t][co].
+void add_weight_gradient(const float* V, const float* dM, const Geometry& g, long count,
+                         float* dU_sum) {
+  const long tiles = count * g.tiles();
   for (int point = 0; point < kPoints; ++point)
     for (long ci0 = 0; ci0 < g.CI; ci0 += kRows)
       for (long co0 = 0; co0 < g.CO; co0 += kChunk) {
@@ -245,17 +297,19 @@ void add_weight_gradient(const float* V, const float* dM, const Geometry& g, flo
       }
 }
 
-// dx of one image (zeroed here): B dV B' of each tile, added into its 4x4 patch.
-void scatter_input_gradient(const float* dV, const Geometry& g, float* dx) {
-  std::fill(dx, dx + g.H * g.W * g.CI, 0.0f);
-  const long stride = g.tiles() * g.CI;
-  for (long t = 0; t < g.tiles(); ++t) {
-    const long r0 = 2 * (t / g.PW) - g.top, c0 = 2 * (t % g.PW) - g.left;
+// dx of `count` images (zeroed here): B dV B' of each tile, added into its 4x4 patch.
+void scatter_input_gradient(const float* dV, const Geometry& g, long count, float* dx_group) {
+  std::fill(dx_group, dx_group + count * g.H * g.W * g.CI, 0.0f);
+  const long stride = count * g.tiles() * g.CI;
+  for (long b = 0; b < count * g.tiles(); ++b) {
+    float* dx = dx_group + b / g.tiles() * g.H * g.W * g.CI;
+    const long t = b % g.tiles();
+    const long r0 = 2 * (t / g.tile_cols()) - g.top, c0 = 2 * (t % g.tile_cols()) - g.left;
     for (long ci = 0; ci < g.CI; ci += kTile) {
       f16v e[4][4];
       for (int i = 0; i < 4; ++i) {
         f16v v[4];
-        for (int j = 0; j < 4; ++j) v[j] = load(dV + (i * 4 + j) * stride + t * g.CI + ci);
+        for (int j = 0; j < 4; ++j) v[j] = load(dV + (i * 4 + j) * stride + b * g.CI + ci);
         e[i][0] = v[0];
         e[i][1] = v[1] - v[2] + v[3];
         e[i][2] = v[1] + v[2] - v[0];
@@ -277,9 +331,10 @@ void scatter_input_gradient(const float* dV, const Geometry& g, float* dx) {
   }
 }
 
-// dV[point][tile][ci] of one image: dM U', block by block.
-void input_gradient_points(const float* dM, const float* Ut, const Geometry& g, float* dV) {
-  const long tiles = g.tiles();
+// dV[point][tile][ci] of a group: dM U', block by block.
+void input_gradient_points(const float* dM, const float* Ut, const Geometry& g, long count,
+                           float* dV) {
+  const long tiles = count * g.tiles();
   for (int point = 0; point < kPoints; ++point)
     for (long t0 = 0; t0 < tiles; t0 += kBlock)
       for (long ci0 = 0; ci0 < g.CI; ci0 += kChunk)
@@ -313,48 +368,52 @@ void weight_gradient(const float* dU, long CI, long CO, float* grad_weight) {
 
 extern "C" {
 
-// `winograd` receives U then Ut (2 * 16 * CI * CO floats), for the backward pass.
-int cnnkit_winograd_pool_relu_forward(const float* x, const float* weight, const float* bias,
-                                      float* winograd, float* y, uint8_t* which, long N,
-                                      long H, long W, long CI, long CO, long top, long left,
-                                      long PH, long PW, int threads) {
-  const Geometry g{N, H, W, CI, CO, top, left, PH, PW};
+// `winograd` receives U then Ut (2 * 16 * CI * CO floats), for the backward pass. y is
+// (N, OH/2, OW/2, CO) pooled (with which), else (N, OH, OW, CO) (which unused).
+int cnnkit_winograd_forward(const float* x, const float* weight, const float* bias,
+                            float* winograd, float* y, uint8_t* which, long N, long H, long W,
+                            long CI, long CO, long top, long left, long OH, long OW,
+                            int pooled, int threads) {
+  const Geometry g{N, H, W, CI, CO, top, left, OH, OW, pooled != 0};
   float* U = winograd;
   transform_weights(weight, CI, CO, U, U + kPoints * CI * CO);
   split_images(N, threads, [&](long n0, long n1, long) {
-    std::vector<float> V(kPoints * g.tiles() * CI), M(kPoints * kBlock * kChunk);
-    for (long n = n0; n < n1; ++n) {
-      const long out = n * g.tiles() * CO;
-      forward_image(x + n * H * W * CI, U, bias, g, V.data(), M.data(), y + out, which + out);
+    const long group = g.group();
+    std::vector<float> V(kPoints * group * g.tiles() * CI), M(kPoints * kBlock * kChunk);
+    for (long n = n0; n < n1; n += group) {
+      const long count = std::min(group, n1 - n), out = n * g.outputs() * CO;
+      forward_group(x + n * H * W * CI, U, bias, g, count, V.data(), M.data(), y + out,
+                    pooled ? which + out : nullptr);
     }
   });
   return 1;
 }
 
 // grad_x may be null (the input needs no gradient).
-int cnnkit_winograd_pool_relu_backward(const float* x, const float* winograd,
-                                       const float* grad_y, const float* y,
-                                       const uint8_t* which, float* grad_x,
-                                       float* grad_weight, float* grad_bias, long N, long H,
-                                       long W, long CI, long CO, long top, long left, long PH,
-                                       long PW, int threads) {
-  const Geometry g{N, H, W, CI, CO, top, left, PH, PW};
+int cnnkit_winograd_backward(const float* x, const float* winograd, const float* grad_y,
+                             const float* y, const uint8_t* which, float* grad_x,
+                             float* grad_weight, float* grad_bias, long N, long H, long W,
+                             long CI, long CO, long top, long left, long OH, long OW,
+                             int pooled, int threads) {
+  const Geometry g{N, H, W, CI, CO, top, left, OH, OW, pooled != 0};
   const float* Ut = winograd + kPoints * CI * CO;
   const long size = kPoints * CI * CO + CO;  // dU, then the bias gradient
   const long parts = threads > 1 ? threads : 1;
   std::vector<float> sums(size * parts, 0.0f);
   split_images(N, threads, [&](long n0, long n1, long index) {
-    std::vector<float> V(kPoints * g.tiles() * CI), dM(kPoints * g.tiles() * CO);
+    const long group = g.group();
+    std::vector<float> V(kPoints * group * g.tiles() * CI), dM(kPoints * group * g.tiles() * CO);
     float* mine = sums.data() + index * size;
-    for (long n = n0; n < n1; ++n) {
-      const long out = n * g.tiles() * CO, image = n * H * W * CI;
-      transform_input(x + image, g, V.data());
-      transform_gradient(y + out, grad_y + out, which + out, g, dM.data(),
-                         mine + kPoints * CI * CO);
-      add_weight_gradient(V.data(), dM.data(), g, mine);
+    for (long n = n0; n < n1; n += group) {
+      const long count = std::min(group, n1 - n), out = n * g.outputs() * CO;
+      const long image = n * H * W * CI;
+      transform_input(x + image, g, count, V.data());
+      transform_gradient(y + out, grad_y + out, pooled ? which + out : nullptr, g, count,
+                         dM.data(), mine + kPoints * CI * CO);
+      add_weight_gradient(V.data(), dM.data(), g, count, mine);
       if (grad_x) {
-        input_gradient_points(dM.data(), Ut, g, V.data());  // V now holds dV
-        scatter_input_gradient(V.data(), g, grad_x + image);
+        input_gradient_points(dM.data(), Ut, g, count, V.data());  // V now holds dV
+        scatter_input_gradient(V.data(), g, count, grad_x + image);
       }
     }
   });
