@@ -210,3 +210,17 @@ def test_unpooled_declines_what_it_cannot_run():
     assert winograd_relu(conv, x[:1]) is None
     assert winograd_relu(conv, x.double()) is None
     assert winograd_relu(conv, x) is not None
+
+
+def test_unpooled_a_nan_in_the_input_is_never_lost():
+    # Winograd's transforms spread a NaN over the whole 2x2 block of outputs its 4x4 patch
+    # feeds (torch's direct convolution: only the outputs whose 3x3 window reads it)
+    x = features(count=2, channels=32)
+    x[1, 5, 4, 7] = float("nan")
+    conv, _ = conv_and_pool(32, 32)
+    got, want = winograd_relu(conv, x), torch.relu(conv(x))
+    assert want.isnan().any()
+    assert not (want.isnan() & ~got.isnan()).any()
+    assert got.isnan().sum() <= 16 * 32  # at most a 4x4 block of outputs per channel
+    finite = ~got.isnan()
+    torch.testing.assert_close(got[finite], want[finite], rtol=1e-4, atol=1e-5)

@@ -11,12 +11,14 @@ computed. Its backward pass gives the input gradient as well as the weight and b
 gradients.
 
 The results equal torch's up to float rounding (Winograd's transforms add a few
-roundings; against float64 the tests find them no further off than oneDNN's). Ties in a
-pooling window go to the first position and NaN wins, as in torch; two outputs of a
-window within rounding of each other may route the gradient differently from oneDNN
-(either is a valid gradient). It covers input and output channels in multiples of 16,
-stride 1 and any zero padding; elsewhere, for a single image (faster on torch's ops),
-and where ``guards.eager_float_call`` turns a call away, the layers run on torch's ops.
+roundings; against float64 they measured no further off than oneDNN's, and the tests
+allow 2x). Ties in a pooling window go to the first position and NaN wins, as in torch;
+two outputs of a window within rounding of each other may route the gradient differently
+from oneDNN (either is a valid gradient), and a NaN or infinity in the input makes the
+whole 2x2 block of outputs around it NaN. It covers input and output channels in
+multiples of 16, stride 1 and any zero padding; elsewhere, for a single image (faster on
+torch's ops), and where ``guards.eager_float_call`` turns a call away, the layers run on
+torch's ops.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def winograd_pool_relu(conv: nn.Conv2d, pool: nn.MaxPool2d, x: torch.Tensor
     be slower, for the caller to use torch's ops: shapes ``fusable`` rejects, an input too
     small to pool, a single image, and the calls ``guards.eager_float_call`` turns
     away."""
-    if not fusable(conv, pool) or not eager_float_call(x, conv, pool):
+    if few(x) or not fusable(conv, pool) or not eager_float_call(x, conv, pool):
         return None
     return _run(conv, x, pooled=True)
 
@@ -80,18 +82,23 @@ def winograd_pool_relu(conv: nn.Conv2d, pool: nn.MaxPool2d, x: torch.Tensor
 def winograd_relu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor | None:
     """``relu(conv(x))`` by the kernel, eagerly; None where it cannot run or would be
     slower (as ``winograd_pool_relu``, with ``relu_fusable``)."""
-    if not relu_fusable(conv) or not eager_float_call(x, conv):
+    if few(x) or not relu_fusable(conv) or not eager_float_call(x, conv):
         return None
     return _run(conv, x, pooled=False)
+
+
+def few(x: torch.Tensor) -> bool:
+    """Whether ``x`` is fewer than ``MIN_IMAGES`` images (or not a batch of images): checked
+    first, so that a one-image prediction pays nothing else for the kernel."""
+    return x.dim() != 4 or x.shape[0] < MIN_IMAGES
 
 
 def _run(conv: nn.Conv2d, x: torch.Tensor, pooled: bool) -> torch.Tensor | None:
     padding = padding_of(conv)
     top, left, bottom, right = padding
     smallest = 4 if pooled else 3  # a 2x2 output to pool, or one output
-    if x.shape[0] < MIN_IMAGES or min(x.shape[2] + top + bottom,
-                                      x.shape[3] + left + right) < smallest:
-        return None  # torch's ops: faster, or their own words for a too small input
+    if min(x.shape[2] + top + bottom, x.shape[3] + left + right) < smallest:
+        return None  # nothing to compute: torch's ops say so in their own words
     library = with_argument_types(load_kernel(KERNEL), _ARGUMENTS)
     if library is None:
         return None
