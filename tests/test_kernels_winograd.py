@@ -179,14 +179,16 @@ def unpooled_kernel(conv, pool, x):
     return winograd_relu(conv, x)
 
 
-@pytest.mark.parametrize("size, padding, filters, channels", [
-    (32, "valid", 64, 64),  # CIFAR-10 tutorial's third layer: 6x6 in, 4x4 out
-    (28, "valid", 32, 32),  # 13x13 in, 11x11 out: an odd output, its last tiles cut
-    (28, "same", 48, 16),   # 13x13 in and out
-    (20, "same", 80, 32),
+@pytest.mark.parametrize("size, padding, filters, channels, count", [
+    (32, "valid", 64, 64, 16),  # CIFAR-10 tutorial's third layer: 6x6 in, 4x4 out
+    (32, "valid", 64, 64, 11),  # ... 4 tiles an image: groups of 8 images, a short last one
+    (28, "valid", 32, 32, 16),  # 13x13 in, 11x11 out: an odd output, its last tiles cut
+    (28, "same", 48, 16, 5),    # 13x13 in and out: groups of 1 image
+    (20, "same", 80, 32, 7),
 ])
-def test_unpooled_equals_torch_ops_forward_and_backward(size, padding, filters, channels):
-    x = features(channels=channels, size=size)
+def test_unpooled_equals_torch_ops_forward_and_backward(size, padding, filters, channels,
+                                                        count):
+    x = features(count=count, channels=channels, size=size)
     if channels == 64:
         with torch.no_grad():
             x = torch.relu(F.max_pool2d(torch.nn.Conv2d(64, 64, 3)(x), 2)).contiguous(
