@@ -18,7 +18,7 @@ from cnnkit.kernels.build import KERNELS_ENV
 from cnnkit.kernels.conv_pool_relu import conv_pool_relu, fusable
 from cnnkit.models import Sequential
 from cnnkit.models import network as network_module
-from real_batches import real_batch
+from real_batches import assert_repeats_and_matches_one_thread, real_batch
 
 
 def conv_and_pool(filters=32, kernel=3, padding="valid", channels=1, use_bias=True,
@@ -252,19 +252,12 @@ def test_tracing_for_export_records_torch_ops_not_the_kernel():
 def test_a_batch_split_over_torch_threads_repeats_and_matches_one_thread():
     conv, pool = conv_and_pool(channels=3, padding="same")
     x = real_batch(24, 3)
-    before = torch.get_num_threads()
-    results = {}
-    try:
-        for threads in (1, 2, 2):
-            torch.set_num_threads(threads)
-            out = conv_pool_relu(conv, pool, x)
-            results.setdefault(threads, []).append((out.detach(), *gradients(conv, out)))
-    finally:
-        torch.set_num_threads(before)
-    for first, again in zip(*results[2], strict=True):
-        assert torch.equal(first, again)  # the same split sums in the same order
-    for one, two in zip(results[1][0], results[2][0], strict=True):
-        torch.testing.assert_close(one, two, rtol=1e-5, atol=1e-5 * one.abs().max().item())
+
+    def run():
+        out = conv_pool_relu(conv, pool, x)
+        return out.detach(), *gradients(conv, out)
+
+    assert_repeats_and_matches_one_thread(run)
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")

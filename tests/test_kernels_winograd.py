@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from cnnkit import layers as L
 from cnnkit.kernels.winograd import fusable, relu_fusable, winograd_pool_relu, winograd_relu
-from real_batches import real_batch
+from real_batches import assert_repeats_and_matches_one_thread, real_batch
 
 
 def conv_and_pool(filters=64, channels=32, kernel=3, padding="valid", strides=1, hw=(13, 13),
@@ -50,9 +50,9 @@ def outputs_and_gradients(function, conv, pool, x):
     return out.detach(), x.grad, conv.weight.grad, conv.bias.grad
 
 
-def assert_close_to_torch(conv, pool, x):
-    got = outputs_and_gradients(winograd_pool_relu, conv, pool, x)
-    want = outputs_and_gradients(with_torch_ops, conv, pool, x)
+def assert_close_to_torch(conv, pool, x, kernel=winograd_pool_relu, reference=with_torch_ops):
+    got = outputs_and_gradients(kernel, conv, pool, x)
+    want = outputs_and_gradients(reference, conv, pool, x)
     assert got[0].is_contiguous(memory_format=torch.channels_last)
     for mine, theirs in zip(got, want, strict=True):
         assert mine.shape == theirs.shape
@@ -155,19 +155,8 @@ def test_declines_what_it_cannot_run():
 def test_a_batch_split_over_threads_repeats_and_matches_one_thread():
     conv, pool = conv_and_pool(padding="same")
     x = features(count=24)
-    before = torch.get_num_threads()
-    results = {}
-    try:
-        for threads in (1, 2, 2):
-            torch.set_num_threads(threads)
-            results.setdefault(threads, []).append(
-                outputs_and_gradients(winograd_pool_relu, conv, pool, x))
-    finally:
-        torch.set_num_threads(before)
-    for first, again in zip(*results[2], strict=True):
-        assert torch.equal(first, again)  # the same split sums in the same order
-    for one, two in zip(results[1][0], results[2][0], strict=True):
-        torch.testing.assert_close(one, two, rtol=1e-5, atol=1e-5 * one.abs().max().item())
+    assert_repeats_and_matches_one_thread(
+        lambda: outputs_and_gradients(winograd_pool_relu, conv, pool, x))
 
 
 
@@ -195,13 +184,7 @@ def test_unpooled_equals_torch_ops_forward_and_backward(size, padding, filters, 
                 memory_format=torch.channels_last)
     conv, pool = conv_and_pool(filters, channels, padding=padding, hw=x.shape[2:])
     assert relu_fusable(conv)
-    got = outputs_and_gradients(unpooled_kernel, conv, pool, x)
-    want = outputs_and_gradients(unpooled_with_torch_ops, conv, pool, x)
-    assert got[0].is_contiguous(memory_format=torch.channels_last)
-    for mine, theirs in zip(got, want, strict=True):
-        assert mine.shape == theirs.shape
-        torch.testing.assert_close(mine, theirs, rtol=1e-4,
-                                   atol=1e-5 * max(1.0, theirs.abs().max().item()))
+    assert_close_to_torch(conv, pool, x, unpooled_kernel, unpooled_with_torch_ops)
 
 
 def test_unpooled_declines_what_it_cannot_run():

@@ -29,18 +29,8 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from . import guards
 from .build import load_kernel
-from .guards import (
-    CHANNEL_TILE,
-    FLOAT_CPU,
-    bias_of,
-    eager_float_call,
-    padding_of,
-    plain_convolution,
-    pooling_2x2,
-    threads_for,
-    with_argument_types,
-)
 
 KERNEL = "winograd"
 POINTS = 16  # a 4x4 tile in the Winograd domain
@@ -59,13 +49,14 @@ _ARGUMENTS = {
 def relu_fusable(conv: nn.Module) -> bool:
     """Whether the kernel computes ``conv`` (with ReLU): a plain stride-1 3x3 convolution
     with input and output channels in multiples of 16."""
-    return plain_convolution(conv, ((3, 3),)) and conv.in_channels % CHANNEL_TILE == 0
+    return (guards.plain_convolution(conv, ((3, 3),))
+            and conv.in_channels % guards.CHANNEL_TILE == 0)
 
 
 def fusable(conv: nn.Module, pool: nn.Module) -> bool:
     """Whether the kernel computes ``conv`` (with ReLU) then ``pool``: ``relu_fusable``,
     then 2x2 max pooling with stride 2 and no padding."""
-    return relu_fusable(conv) and pooling_2x2(pool)
+    return relu_fusable(conv) and guards.pooling_2x2(pool)
 
 
 def winograd_pool_relu(conv: nn.Conv2d, pool: nn.MaxPool2d, x: torch.Tensor
@@ -74,7 +65,7 @@ def winograd_pool_relu(conv: nn.Conv2d, pool: nn.MaxPool2d, x: torch.Tensor
     be slower, for the caller to use torch's ops: shapes ``fusable`` rejects, an input too
     small to pool, a single image, and the calls ``guards.eager_float_call`` turns
     away."""
-    if few(x) or not fusable(conv, pool) or not eager_float_call(x, conv, pool):
+    if few(x) or not fusable(conv, pool) or not guards.eager_float_call(x, conv, pool):
         return None
     return _run(conv, x, pooled=True)
 
@@ -82,7 +73,7 @@ def winograd_pool_relu(conv: nn.Conv2d, pool: nn.MaxPool2d, x: torch.Tensor
 def winograd_relu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor | None:
     """``relu(conv(x))`` by the kernel, eagerly; None where it cannot run or would be
     slower (as ``winograd_pool_relu``, with ``relu_fusable``)."""
-    if few(x) or not relu_fusable(conv) or not eager_float_call(x, conv):
+    if few(x) or not relu_fusable(conv) or not guards.eager_float_call(x, conv):
         return None
     return _run(conv, x, pooled=False)
 
@@ -94,15 +85,15 @@ def few(x: torch.Tensor) -> bool:
 
 
 def _run(conv: nn.Conv2d, x: torch.Tensor, pooled: bool) -> torch.Tensor | None:
-    padding = padding_of(conv)
+    padding = guards.padding_of(conv)
     top, left, bottom, right = padding
     smallest = 4 if pooled else 3  # a 2x2 output to pool, or one output
     if min(x.shape[2] + top + bottom, x.shape[3] + left + right) < smallest:
         return None  # nothing to compute: torch's ops say so in their own words
-    library = with_argument_types(load_kernel(KERNEL), _ARGUMENTS)
+    library = guards.with_argument_types(load_kernel(KERNEL), _ARGUMENTS)
     if library is None:
         return None
-    return _Winograd.apply(library, x, conv.weight, bias_of(conv), padding, pooled)
+    return _Winograd.apply(library, x, conv.weight, guards.bias_of(conv), padding, pooled)
 
 
 class _Winograd(torch.autograd.Function):
@@ -118,12 +109,13 @@ class _Winograd(torch.autograd.Function):
         top, left, bottom, right = padding
         out_h, out_w = height + top + bottom - 2, width + left + right - 2
         y_h, y_w = (out_h // 2, out_w // 2) if pooled else (out_h, out_w)
-        y = torch.empty(n, filters, y_h, y_w, **FLOAT_CPU, memory_format=torch.channels_last)
+        y = torch.empty(n, filters, y_h, y_w, **guards.FLOAT_CPU,
+                        memory_format=torch.channels_last)
         which = torch.empty(n, y_h, y_w, filters if pooled else 0, dtype=torch.uint8,
                             device="cpu")
-        transformed = torch.empty(2, POINTS, in_channels, filters, **FLOAT_CPU)
+        transformed = torch.empty(2, POINTS, in_channels, filters, **guards.FLOAT_CPU)
         ctx.geometry = (n, height, width, in_channels, filters, top, left, out_h, out_w,
-                        int(pooled), threads_for(n))
+                        int(pooled), guards.threads_for(n))
         library.cnnkit_winograd_forward(
             x.data_ptr(), weight.data_ptr(), bias.data_ptr(), transformed.data_ptr(),
             y.data_ptr(), which.data_ptr(), *ctx.geometry)
@@ -138,9 +130,9 @@ class _Winograd(torch.autograd.Function):
         in_channels, filters = ctx.geometry[3:5]
         grad_y = grad_y.contiguous(memory_format=torch.channels_last)
         grad_x = torch.empty_like(x) if ctx.needs_input_grad[1] else None
-        grad_weight = torch.empty(filters, in_channels, 3, 3, **FLOAT_CPU,
+        grad_weight = torch.empty(filters, in_channels, 3, 3, **guards.FLOAT_CPU,
                                   memory_format=torch.channels_last)
-        grad_bias = torch.empty(filters, **FLOAT_CPU)
+        grad_bias = torch.empty(filters, **guards.FLOAT_CPU)
         ctx.library.cnnkit_winograd_backward(
             x.data_ptr(), transformed.data_ptr(), grad_y.data_ptr(), y.data_ptr(),
             which.data_ptr(), None if grad_x is None else grad_x.data_ptr(),
