@@ -307,3 +307,22 @@ def test_compiled_prediction_runs_the_kernel_between_its_graphs(monkeypatch):
     assert compiled._inference.compiled not in (None, False)
     assert [shape[0] for shape in calls] == [32, 32]  # the kernel ran inside each batch
     np.testing.assert_allclose(got, eager.predict(images, batch_size=32), atol=1e-5)
+
+
+def test_gradients_of_its_gradients_equal_torch_ops():
+    # a penalty on the weight gradient's size: the backward pass under create_graph=True
+    # answers with torch's differentiable gradients
+    conv, pool = conv_and_pool()
+    x = real_batch(8)
+
+    def penalty_gradient(function):
+        conv.zero_grad(set_to_none=True)
+        out = function(conv, pool, x)
+        assert out is not None
+        grad_w, = torch.autograd.grad((out * out).sum(), conv.weight, create_graph=True)
+        grad_w.pow(2).sum().backward()
+        return conv.weight.grad.clone(), conv.bias.grad.clone()
+
+    for got, want in zip(penalty_gradient(conv_pool_relu), penalty_gradient(with_torch_ops),
+                         strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5 * want.abs().max().item())

@@ -3,10 +3,13 @@ torch's own ops, on the features a first layer makes of real images."""
 
 import pytest
 import torch
+import torch.autograd.forward_ad as forward_ad
 import torch.nn.functional as F
 
 from cnnkit import layers as L
+from cnnkit.kernels.build import KERNELS_ENV
 from cnnkit.kernels.winograd import fusable, relu_fusable, winograd_pool_relu, winograd_relu
+from cnnkit.models import Sequential
 from real_batches import assert_repeats_and_matches_one_thread, real_batch
 
 
@@ -165,7 +168,7 @@ def unpooled_with_torch_ops(conv, pool, x):
 
 
 def unpooled_kernel(conv, pool, x):
-    return winograd_relu(conv, x)
+    return winograd_relu(conv, torch.nn.ReLU(), x)
 
 
 @pytest.mark.parametrize("size, padding, filters, channels, count", [
@@ -191,10 +194,10 @@ def test_unpooled_declines_what_it_cannot_run():
     conv, _ = conv_and_pool(channels=32)
     x = features(count=4)
     assert not relu_fusable(conv_and_pool(channels=24, hw=(13, 13))[0])
-    assert winograd_relu(conv, x[:, :, :2, :2]) is None  # no output
-    assert winograd_relu(conv, x[:1]) is None
-    assert winograd_relu(conv, x.double()) is None
-    assert winograd_relu(conv, x) is not None
+    assert winograd_relu(conv, torch.nn.ReLU(), x[:, :, :2, :2]) is None  # no output
+    assert winograd_relu(conv, torch.nn.ReLU(), x[:1]) is None
+    assert winograd_relu(conv, torch.nn.ReLU(), x.double()) is None
+    assert winograd_relu(conv, torch.nn.ReLU(), x) is not None
 
 
 def test_unpooled_a_nan_in_the_input_is_never_lost():
@@ -203,9 +206,78 @@ def test_unpooled_a_nan_in_the_input_is_never_lost():
     x = features(count=2, channels=32)
     x[1, 5, 4, 7] = float("nan")
     conv, _ = conv_and_pool(32, 32)
-    got, want = winograd_relu(conv, x), torch.relu(conv(x))
+    got, want = winograd_relu(conv, torch.nn.ReLU(), x), torch.relu(conv(x))
     assert want.isnan().any()
     assert not (want.isnan() & ~got.isnan()).any()
     assert got.isnan().sum() <= 16 * 32  # at most a 4x4 block of outputs per channel
     finite = ~got.isnan()
     torch.testing.assert_close(got[finite], want[finite], rtol=1e-4, atol=1e-5)
+
+
+def vgg_style():
+    """Two 3x3 ReLU convolutions on 16 channels, the second pooled: both on the kernel."""
+    torch.manual_seed(0)
+    model = Sequential([L.Input((12, 12, 16)), L.Conv2D(16, 3, activation="relu", name="c1"),
+                        L.Conv2D(16, 3, activation="relu", name="c2"), L.MaxPooling2D(2),
+                        L.Flatten(), L.Dense(3)])
+    model.build()
+    assert model.net.fused == {"c2"} and model.net.fused_relu == {"c1"}
+    return model.net
+
+
+def vgg_input():
+    return features(count=4, channels=16, size=28)[:, :, :12, :12]
+
+
+@pytest.mark.parametrize("hook", ["backward", "relu forward"])
+def test_hooks_on_a_fused_layer_or_its_relu_run_as_with_torch_ops(hook):
+    net = vgg_style()
+    seen = []
+    if hook == "backward":
+        handles = [net.ops[name].register_full_backward_hook(
+            lambda *args, name=name: seen.append(name)) for name in ("c1", "c2")]
+    else:
+        handles = [net.acts["c1"].register_forward_hook(lambda *args: seen.append("relu"))]
+    net(vgg_input().requires_grad_()).sum().backward()
+    for handle in handles:
+        handle.remove()
+    assert seen == (["c2", "c1"] if hook == "backward" else ["relu"])
+
+
+def test_gradients_of_gradients_equal_torch_ops(monkeypatch):
+    # a gradient penalty: the kernels' backward under create_graph=True answers with
+    # torch's differentiable gradients
+    net = vgg_style()
+
+    def penalty_gradients():
+        net.zero_grad(set_to_none=True)
+        x = vgg_input().requires_grad_()
+        grad_x, = torch.autograd.grad(net(x).sum(), x, create_graph=True)
+        grad_x.pow(2).sum().backward()
+        return {name: p.grad for name, p in net.named_parameters() if p.grad is not None}
+
+    with_kernels = penalty_gradients()
+    assert {"ops.c1.weight", "ops.c2.weight"} <= set(with_kernels)
+    monkeypatch.setenv(KERNELS_ENV, "0")
+    on_torch_ops = penalty_gradients()
+    assert set(with_kernels) == set(on_torch_ops)
+    for name, want in on_torch_ops.items():
+        torch.testing.assert_close(with_kernels[name], want, rtol=1e-4,
+                                   atol=1e-5 * want.abs().max().item())
+
+
+def test_torch_func_transforms_run_on_torch_ops():
+    net = vgg_style()
+    x = vgg_input()
+    params = {name: p.detach() for name, p in net.named_parameters()}
+    grads = torch.func.grad(lambda p: torch.func.functional_call(net, p, (x,)).sum())(params)
+    net.zero_grad(set_to_none=True)
+    net(x).sum().backward()
+    for name, p in net.named_parameters():
+        torch.testing.assert_close(grads[name], p.grad, rtol=1e-4,
+                                   atol=1e-5 * p.grad.abs().max().item())
+    _, tangent = torch.func.jvp(net, (x,), (torch.ones_like(x),))
+    assert tangent.shape == (4, 3)
+    with forward_ad.dual_level():  # forward-mode AD without torch.func
+        out = net(forward_ad.make_dual(x, torch.ones_like(x)))
+        torch.testing.assert_close(forward_ad.unpack_dual(out).tangent, tangent)

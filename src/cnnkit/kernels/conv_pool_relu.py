@@ -25,12 +25,12 @@ import ctypes
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.autograd.function import once_differentiable
 
 from .build import load_kernel
 from .guards import (
     FLOAT_CPU,
     bias_of,
+    differentiable_gradients,
     eager_float_call,
     padding_of,
     plain_convolution,
@@ -83,10 +83,10 @@ class _ConvPoolReLU(torch.autograd.Function):
     """The kernel's forward pass, and its weight and bias gradients."""
 
     @staticmethod
-    def forward(ctx, library, x, weight, bias):
+    def forward(ctx, library, x, weight_in, bias_in):
         x = x.contiguous(memory_format=torch.channels_last)
-        weight = weight.detach().contiguous(memory_format=torch.channels_last)
-        bias = bias.detach().contiguous()
+        weight = weight_in.detach().contiguous(memory_format=torch.channels_last)
+        bias = bias_in.detach().contiguous()
         n, in_channels, height, width = x.shape
         filters, _, kh, kw = weight.shape
         out_h, out_w = (height - kh + 1) // 2, (width - kw + 1) // 2
@@ -100,14 +100,17 @@ class _ConvPoolReLU(torch.autograd.Function):
             raise RuntimeError(f"the {KERNEL} kernel has no {kh}x{kw} case with "
                                f"{in_channels} input channels")
         ctx.library = library
-        ctx.save_for_backward(x, y, which)
+        ctx.save_for_backward(x, weight_in, bias_in, y, which)
         ctx.kernel_size = (kh, kw)
         return y
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_y):
-        x, y, which = ctx.saved_tensors
+        x, weight_in, bias_in, y, which = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: gradients to differentiate again
+            return (None, *differentiable_gradients(
+                lambda *inputs: torch.relu(F.max_pool2d(F.conv2d(*inputs), 2)),
+                (x, weight_in, bias_in), ctx.needs_input_grad[1:4], grad_y))
         kh, kw = ctx.kernel_size
         n, in_channels, height, width = x.shape
         filters = y.shape[1]

@@ -43,13 +43,14 @@ def conv_pool_relu(conv: nn.Module, pool: nn.Module, x: torch.Tensor
     return winograd.winograd_pool_relu(conv, pool, x)
 
 
-def conv_relu(conv: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
-    """``relu(conv(x))`` by a kernel, or None for the caller to use torch's ops."""
+def conv_relu(conv: nn.Module, relu: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """``relu(conv(x))`` by a kernel, or None for the caller to use torch's ops (``relu``
+    is the activation module, whose hooks make the kernel step aside)."""
     if _traced():
         return None
     if torch.compiler.is_compiling():
-        return _between_graphs(conv_relu, conv, x)
-    return winograd.winograd_relu(conv, x)
+        return _between_graphs(conv_relu, conv, relu, x)
+    return winograd.winograd_relu(conv, relu, x)
 
 
 def _traced() -> bool:

@@ -209,18 +209,18 @@ void forward_group(const float* x, const float* U, const float* bias, const Geom
                        kChunk);
       for (long b = 0; b < rows; ++b)
         for (long c = 0; c < width; c += kTile) {
-          f16v m[kPoints], rows[2][4];
+          f16v m[kPoints], half[2][4];  // A'M, then (A'M)A
           for (int point = 0; point < kPoints; ++point)
             m[point] = load(M + (point * kBlock + b) * kChunk + c);
           for (int j = 0; j < 4; ++j) {
-            rows[0][j] = m[j] + m[4 + j] + m[8 + j];
-            rows[1][j] = m[4 + j] - m[8 + j] - m[12 + j];
+            half[0][j] = m[j] + m[4 + j] + m[8 + j];
+            half[1][j] = m[4 + j] - m[8 + j] - m[12 + j];
           }
           const f16v bv = load(bias + co0 + c);
-          const f16v window[4] = {rows[0][0] + rows[0][1] + rows[0][2] + bv,
-                                  rows[0][1] - rows[0][2] - rows[0][3] + bv,
-                                  rows[1][0] + rows[1][1] + rows[1][2] + bv,
-                                  rows[1][1] - rows[1][2] - rows[1][3] + bv};
+          const f16v window[4] = {half[0][0] + half[0][1] + half[0][2] + bv,
+                                  half[0][1] - half[0][2] - half[0][3] + bv,
+                                  half[1][0] + half[1][1] + half[1][2] + bv,
+                                  half[1][1] - half[1][2] - half[1][3] + bv};
           store_outputs(window, g, t0 + b, co0 + c, y, which);
         }
     }

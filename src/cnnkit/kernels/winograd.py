@@ -14,8 +14,9 @@ The results equal torch's up to float rounding (Winograd's transforms add a few
 roundings; against float64 they measured no further off than oneDNN's, and the tests
 allow 2x). Ties in a pooling window go to the first position and NaN wins, as in torch;
 two outputs of a window within rounding of each other may route the gradient differently
-from oneDNN (either is a valid gradient), and a NaN or infinity in the input makes the
-whole 2x2 block of outputs around it NaN. It covers input and output channels in
+from oneDNN (either is a valid gradient), and a NaN or infinity in the input makes NaN
+every output of the 2x2 blocks whose 4x4 input patches hold it (up to 4x4 outputs, where
+torch's 3x3 read it). It covers input and output channels in
 multiples of 16, stride 1 and any zero padding; elsewhere, for a single image (faster on
 torch's ops), and where ``guards.eager_float_call`` turns a call away, the layers run on
 torch's ops.
@@ -26,8 +27,8 @@ from __future__ import annotations
 import ctypes
 
 import torch
+import torch.nn.functional as F
 from torch import nn
-from torch.autograd.function import once_differentiable
 
 from . import guards
 from .build import load_kernel
@@ -70,10 +71,11 @@ def winograd_pool_relu(conv: nn.Conv2d, pool: nn.MaxPool2d, x: torch.Tensor
     return _run(conv, x, pooled=True)
 
 
-def winograd_relu(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor | None:
-    """``relu(conv(x))`` by the kernel, eagerly; None where it cannot run or would be
-    slower (as ``winograd_pool_relu``, with ``relu_fusable``)."""
-    if few(x) or not relu_fusable(conv) or not guards.eager_float_call(x, conv):
+def winograd_relu(conv: nn.Conv2d, relu: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    """``relu(conv(x))`` by the kernel, eagerly (the ``relu`` module itself is not called:
+    given for its hooks); None where it cannot run or would be slower (as
+    ``winograd_pool_relu``, with ``relu_fusable``)."""
+    if few(x) or not relu_fusable(conv) or not guards.eager_float_call(x, conv, relu):
         return None
     return _run(conv, x, pooled=False)
 
@@ -96,14 +98,22 @@ def _run(conv: nn.Conv2d, x: torch.Tensor, pooled: bool) -> torch.Tensor | None:
     return _Winograd.apply(library, x, conv.weight, guards.bias_of(conv), padding, pooled)
 
 
+def with_torch_ops(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                   padding: tuple[int, int, int, int], pooled: bool) -> torch.Tensor:
+    """What the kernel computes, by torch's ops (padding: top, left, bottom, right)."""
+    top, left, bottom, right = padding
+    y = F.conv2d(F.pad(x, (left, right, top, bottom)), weight, bias)
+    return torch.relu(F.max_pool2d(y, 2) if pooled else y)
+
+
 class _Winograd(torch.autograd.Function):
     """The kernel's forward pass, and its input, weight and bias gradients."""
 
     @staticmethod
-    def forward(ctx, library, x, weight, bias, padding, pooled):
-        x = x.detach().contiguous(memory_format=torch.channels_last)
-        weight = weight.detach().contiguous(memory_format=torch.channels_last)
-        bias = bias.detach().contiguous()
+    def forward(ctx, library, x_in, weight_in, bias_in, padding, pooled):
+        x = x_in.detach().contiguous(memory_format=torch.channels_last)
+        weight = weight_in.detach().contiguous(memory_format=torch.channels_last)
+        bias = bias_in.detach().contiguous()
         n, in_channels, height, width = x.shape
         filters = weight.shape[0]
         top, left, bottom, right = padding
@@ -119,14 +129,17 @@ class _Winograd(torch.autograd.Function):
         library.cnnkit_winograd_forward(
             x.data_ptr(), weight.data_ptr(), bias.data_ptr(), transformed.data_ptr(),
             y.data_ptr(), which.data_ptr(), *ctx.geometry)
-        ctx.library = library
-        ctx.save_for_backward(x, transformed, y, which)
+        ctx.library, ctx.padding, ctx.pooled = library, padding, pooled
+        ctx.save_for_backward(x_in, weight_in, bias_in, x, transformed, y, which)
         return y
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad_y):
-        x, transformed, y, which = ctx.saved_tensors
+        x_in, weight_in, bias_in, x, transformed, y, which = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: gradients to differentiate again
+            return (None, *guards.differentiable_gradients(
+                lambda *inputs: with_torch_ops(*inputs, ctx.padding, ctx.pooled),
+                (x_in, weight_in, bias_in), ctx.needs_input_grad[1:4], grad_y), None, None)
         in_channels, filters = ctx.geometry[3:5]
         grad_y = grad_y.contiguous(memory_format=torch.channels_last)
         grad_x = torch.empty_like(x) if ctx.needs_input_grad[1] else None

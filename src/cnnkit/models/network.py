@@ -74,8 +74,8 @@ class Network(nn.Module):
                 continue
             pooled = self.pool_first.get(name)
             if pooled is None:
-                if name in self.fused_relu and (fused := conv_relu(self.ops[name], x)
-                                                ) is not None:
+                if name in self.fused_relu and (fused := conv_relu(
+                        self.ops[name], self.acts[name], x)) is not None:
                     x = fused
                 else:
                     x = self.acts[name](self.ops[name](x))
