@@ -69,6 +69,7 @@ def assert_close_to_torch(conv, pool, x, kernel=winograd_pool_relu, reference=wi
     (28, "same", 32, 16),   # VGG style: 13x13 in and out, 6x6 pooled
     (20, "same", 80, 48),   # more than one block of 64 channels, even size
     (30, "valid", 16, 16),  # one vector of channels each way
+    (50, "same", 64, 64),   # 144 tiles an image: two runs of tiles (128, 16) each
 ])
 def test_equals_torch_ops_forward_and_backward(size, padding, filters, channels):
     x = features(channels=channels, size=size)
@@ -177,6 +178,7 @@ def unpooled_kernel(conv, pool, x):
     (28, "valid", 32, 32, 16),  # 13x13 in, 11x11 out: an odd output, its last tiles cut
     (28, "same", 48, 16, 5),    # 13x13 in and out: groups of 1 image
     (20, "same", 80, 32, 7),
+    (50, "same", 64, 32, 3),    # 144 tiles an image: two runs of tiles (128, 16) each
 ])
 def test_unpooled_equals_torch_ops_forward_and_backward(size, padding, filters, channels,
                                                         count):

@@ -13,7 +13,7 @@
 // The backward pass gives the input gradient too (this is a layer inside the network):
 // each output's gradient passes ReLU (and, pooled, goes to the winning position of its
 // window), then through the same transforms transposed: dM = A dY A', dU = sum over
-// tiles of V'dM (per group of images, then over groups), dV = dM U', dx += B dV B'
+// tiles of V'dM (per run of tiles, then over runs), dV = dM U', dx += B dV B'
 // (overlapping patches add up), dw = G'dU G.
 //
 // Layouts (float32 unless said): x (N, H, W, CI), unpadded (reads outside it are the
@@ -35,7 +35,8 @@ using namespace cnnkit;
 constexpr int kPoints = 16;  // a 4x4 tile in the Winograd domain
 constexpr int kBlock = 6;    // tiles per matrix-product block: 6 x 4 vectors of sums
 constexpr long kChunk = 64;  // channels per matrix-product block: 4 vectors
-constexpr long kGroupTiles = 32;  // at least this many tiles per group of images
+constexpr long kGroupTiles = 32;  // at least this many tiles per group of small images
+constexpr long kRunFloats = 8192;  // a run's tiles x channels: its V and dM stay in cache
 
 // OH x OW is the convolution's output; pooled, the 2x2 windows a floor-mode pooling reads
 // are the tiles (an odd last row or column is left out); else the tiles cover it all.
@@ -46,17 +47,43 @@ struct Geometry {
   long tile_cols() const { return pooled ? OW / 2 : (OW + 1) / 2; }
   long tiles() const { return tile_rows() * tile_cols(); }
   long outputs() const { return pooled ? tiles() : OH * OW; }  // pixels of y per image
-  // Images taken together: their tiles, numbered image by image, go through the matrix
-  // products at once (a 6x6 input has 4 tiles: alone, too few for a product to pay).
+  // The tiles of a batch are numbered image by image, and go through the kernel in runs:
+  // small images in groups (a 6x6 input has 4 tiles: alone, too few for a product to
+  // pay), a large image in parts (a 224x224 one has 12,544, whose V would not stay in
+  // cache).
+  long run_limit() const { return std::max(kGroupTiles, kRunFloats / std::max(CI, CO)); }
   long group() const { return std::max(1L, (kGroupTiles + tiles() - 1) / tiles()); }
 };
 
-// V[point][tile][ci] of `count` images from x on: B'dB of each tile's 4x4 input patch.
-void transform_input(const float* x_group, const Geometry& g, long count, float* V) {
-  const long stride = count * g.tiles() * g.CI;
-  for (long b = 0; b < count * g.tiles(); ++b) {
-    const float* x = x_group + b / g.tiles() * g.H * g.W * g.CI;
-    const long t = b % g.tiles();
+// Tiles [first, first + count) of a batch (image first / tiles, ...).
+struct Run {
+  long first, count;
+};
+
+// Runs part(run) on the runs of images [n0, n1): groups of whole small images, or parts
+// of at most run_limit() tiles of one large image.
+template <typename Part>
+void for_runs(const Geometry& g, long n0, long n1, Part part) {
+  const long T = g.tiles(), limit = g.run_limit();
+  if (T <= limit) {
+    for (long n = n0; n < n1; n += g.group()) part(Run{n * T, std::min(g.group(), n1 - n) * T});
+    return;
+  }
+  for (long n = n0; n < n1; ++n)
+    for (long t0 = 0; t0 < T; t0 += limit) part(Run{n * T + t0, std::min(limit, T - t0)});
+}
+
+// The largest run's tile count, for the buffers.
+long largest_run(const Geometry& g) {
+  return g.tiles() <= g.run_limit() ? g.group() * g.tiles() : g.run_limit();
+}
+
+// V[point][tile][ci] of a run: B'dB of each tile's 4x4 input patch.
+void transform_input(const float* x_batch, const Geometry& g, Run run, float* V) {
+  const long stride = run.count * g.CI;
+  for (long k = 0; k < run.count; ++k) {
+    const long b = run.first + k, t = b % g.tiles();
+    const float* x = x_batch + b / g.tiles() * g.H * g.W * g.CI;
     const long r0 = 2 * (t / g.tile_cols()) - g.top, c0 = 2 * (t % g.tile_cols()) - g.left;
     for (long ci = 0; ci < g.CI; ci += kTile) {
       f16v d[4][4], rows[4][4];
@@ -72,7 +99,7 @@ void transform_input(const float* x_group, const Geometry& g, long count, float*
         rows[2][j] = d[2][j] - d[1][j];
         rows[3][j] = d[1][j] - d[3][j];
       }
-      float* out = V + b * g.CI + ci;
+      float* out = V + k * g.CI + ci;
       for (int i = 0; i < 4; ++i) {
         const f16v* r = rows[i];
         store(out + (i * 4 + 0) * stride, r[0] - r[2]);
@@ -160,7 +187,7 @@ inline void multiply_block(long rows, long width, const float* left, long K,
 // A tile's four outputs (one 16-channel vector each): pooled, rectified and stored with
 // the winning position; or, unpooled, each rectified (NaN stays, as torch.relu) and
 // stored where it lies inside the output.
-// Tile b of a group is tile t of its image k.
+// Tile b of the batch is tile t of image k.
 inline void store_outputs(const f16v window[4], const Geometry& g, long b, long co, float* y,
                           uint8_t* which) {
   const long k = b / g.tiles(), t = b % g.tiles();
@@ -195,11 +222,11 @@ inline void tile_gradient(const float* y, const float* grad_y, const uint8_t* wh
   }
 }
 
-// `count` images from x on: y (and which, pooled) of their outputs.
-void forward_group(const float* x, const float* U, const float* bias, const Geometry& g,
-                   long count, float* V, float* M, float* y, uint8_t* which) {
-  transform_input(x, g, count, V);
-  const long tiles = count * g.tiles();
+// A run's outputs: y (and which, pooled).
+void forward_run(const float* x, const float* U, const float* bias, const Geometry& g, Run run,
+                 float* V, float* M, float* y, uint8_t* which) {
+  transform_input(x, g, run, V);
+  const long tiles = run.count;
   for (long t0 = 0; t0 < tiles; t0 += kBlock)
     for (long co0 = 0; co0 < g.CO; co0 += kChunk) {
       const long rows = std::min<long>(kBlock, tiles - t0), width = std::min(kChunk, g.CO - co0);
@@ -221,22 +248,22 @@ void forward_group(const float* x, const float* U, const float* bias, const Geom
                                   half[0][1] - half[0][2] - half[0][3] + bv,
                                   half[1][0] + half[1][1] + half[1][2] + bv,
                                   half[1][1] - half[1][2] - half[1][3] + bv};
-          store_outputs(window, g, t0 + b, co0 + c, y, which);
+          store_outputs(window, g, run.first + t0 + b, co0 + c, y, which);
         }
     }
 }
 
-// dM[point][tile][co] of `count` images (A dY A' of each tile's output gradient); adds
-// their bias gradient to bias_sum.
+// dM[point][tile][co] of a run (A dY A' of each tile's output gradient); adds its bias
+// gradient to bias_sum.
 void transform_gradient(const float* y, const float* grad_y, const uint8_t* which,
-                        const Geometry& g, long count, float* dM, float* bias_sum) {
-  const long stride = count * g.tiles() * g.CO;
+                        const Geometry& g, Run run, float* dM, float* bias_sum) {
+  const long stride = run.count * g.CO;
   for (long co = 0; co < g.CO; co += kTile) {
     f16v bias_acc = {};
-    for (long b = 0; b < count * g.tiles(); ++b) {
+    for (long k = 0; k < run.count; ++k) {
       f16v q[4];  // dY: (0,0), (0,1), (1,0), (1,1)
-      tile_gradient(y, grad_y, which, g, b, co, q);
-      const long at = b * g.CO + co;
+      tile_gradient(y, grad_y, which, g, run.first + k, co, q);
+      const long at = k * g.CO + co;
       bias_acc += q[0] + q[1] + q[2] + q[3];
       const f16v rows[4][2] = {{q[0], q[1]}, {q[0] + q[2], q[1] + q[3]},
                                {q[0] - q[2], q[1] - q[3]}, {-q[2], -q[3]}};
@@ -254,7 +281,7 @@ void transform_gradient(const float* y, const float* grad_y, const uint8_t* whic
 }
 
 // dU_sum[ci][0..16*NV) += sum over t < T of v[t * CI + ci] d[t * CO + 0..16*NV), for
-// kRows channels ci: one group's sum, then added (per group, then over groups).
+// kRows channels ci: one run's sum, then added (per run, then over runs).
 constexpr int kRows = 4;  // input channels per block: 4 x 4 vectors of sums
 
 template <int NV>
@@ -278,10 +305,10 @@ inline void add_products(const float* v, const float* d, long T, long CI, long C
     }
 }
 
-// dU_sum[point][ci][co] += sum over a group's tiles of V[point][t][ci] dM[point][t][co].
-void add_weight_gradient(const float* V, const float* dM, const Geometry& g, long count,
+// dU_sum[point][ci][co] += sum over a run's tiles of V[point][t][ci] dM[point][t][co].
+void add_weight_gradient(const float* V, const float* dM, const Geometry& g, Run run,
                          float* dU_sum) {
-  const long tiles = count * g.tiles();
+  const long tiles = run.count;
   for (int point = 0; point < kPoints; ++point)
     for (long ci0 = 0; ci0 < g.CI; ci0 += kRows)
       for (long co0 = 0; co0 < g.CO; co0 += kChunk) {
@@ -297,44 +324,45 @@ void add_weight_gradient(const float* V, const float* dM, const Geometry& g, lon
       }
 }
 
-// dx of `count` images (zeroed here): B dV B' of each tile, added into its 4x4 patch.
-void scatter_input_gradient(const float* dV, const Geometry& g, long count, float* dx_group) {
-  std::fill(dx_group, dx_group + count * g.H * g.W * g.CI, 0.0f);
-  const long stride = count * g.tiles() * g.CI;
-  for (long b = 0; b < count * g.tiles(); ++b) {
-    float* dx = dx_group + b / g.tiles() * g.H * g.W * g.CI;
-    const long t = b % g.tiles();
+// A run's part of dx: B dV B' of each tile, added into its 4x4 patch (an image's dx is
+// zeroed at its first tile, which comes before its others).
+void scatter_input_gradient(const float* dV, const Geometry& g, Run run, float* dx_batch) {
+  const long stride = run.count * g.CI, image = g.H * g.W * g.CI;
+  for (long i = 0; i < run.count; ++i) {
+    const long b = run.first + i, t = b % g.tiles();
+    float* dx = dx_batch + b / g.tiles() * image;
+    if (t == 0) std::fill(dx, dx + image, 0.0f);
     const long r0 = 2 * (t / g.tile_cols()) - g.top, c0 = 2 * (t % g.tile_cols()) - g.left;
     for (long ci = 0; ci < g.CI; ci += kTile) {
       f16v e[4][4];
-      for (int i = 0; i < 4; ++i) {
+      for (int p = 0; p < 4; ++p) {
         f16v v[4];
-        for (int j = 0; j < 4; ++j) v[j] = load(dV + (i * 4 + j) * stride + b * g.CI + ci);
-        e[i][0] = v[0];
-        e[i][1] = v[1] - v[2] + v[3];
-        e[i][2] = v[1] + v[2] - v[0];
-        e[i][3] = -v[3];
+        for (int j = 0; j < 4; ++j) v[j] = load(dV + (p * 4 + j) * stride + i * g.CI + ci);
+        e[p][0] = v[0];
+        e[p][1] = v[1] - v[2] + v[3];
+        e[p][2] = v[1] + v[2] - v[0];
+        e[p][3] = -v[3];
       }
       for (int j = 0; j < 4; ++j) {
         const f16v column[4] = {e[0][j], e[1][j] - e[2][j] + e[3][j],
                                 e[1][j] + e[2][j] - e[0][j], -e[3][j]};
         const long c = c0 + j;
         if (c < 0 || c >= g.W) continue;
-        for (int i = 0; i < 4; ++i) {
-          const long r = r0 + i;
+        for (int p = 0; p < 4; ++p) {
+          const long r = r0 + p;
           if (r < 0 || r >= g.H) continue;
           float* out = dx + (r * g.W + c) * g.CI + ci;
-          store(out, load(out) + column[i]);
+          store(out, load(out) + column[p]);
         }
       }
     }
   }
 }
 
-// dV[point][tile][ci] of a group: dM U', block by block.
-void input_gradient_points(const float* dM, const float* Ut, const Geometry& g, long count,
+// dV[point][tile][ci] of a run: dM U', block by block.
+void input_gradient_points(const float* dM, const float* Ut, const Geometry& g, Run run,
                            float* dV) {
-  const long tiles = count * g.tiles();
+  const long tiles = run.count;
   for (int point = 0; point < kPoints; ++point)
     for (long t0 = 0; t0 < tiles; t0 += kBlock)
       for (long ci0 = 0; ci0 < g.CI; ci0 += kChunk)
@@ -378,13 +406,10 @@ int cnnkit_winograd_forward(const float* x, const float* weight, const float* bi
   float* U = winograd;
   transform_weights(weight, CI, CO, U, U + kPoints * CI * CO);
   split_images(N, threads, [&](long n0, long n1, long) {
-    const long group = g.group();
-    std::vector<float> V(kPoints * group * g.tiles() * CI), M(kPoints * kBlock * kChunk);
-    for (long n = n0; n < n1; n += group) {
-      const long count = std::min(group, n1 - n), out = n * g.outputs() * CO;
-      forward_group(x + n * H * W * CI, U, bias, g, count, V.data(), M.data(), y + out,
-                    pooled ? which + out : nullptr);
-    }
+    std::vector<float> V(kPoints * largest_run(g) * CI), M(kPoints * kBlock * kChunk);
+    for_runs(g, n0, n1, [&](Run run) {
+      forward_run(x, U, bias, g, run, V.data(), M.data(), y, pooled ? which : nullptr);
+    });
   });
   return 1;
 }
@@ -401,21 +426,18 @@ int cnnkit_winograd_backward(const float* x, const float* winograd, const float*
   const long parts = threads > 1 ? threads : 1;
   std::vector<float> sums(size * parts, 0.0f);
   split_images(N, threads, [&](long n0, long n1, long index) {
-    const long group = g.group();
-    std::vector<float> V(kPoints * group * g.tiles() * CI), dM(kPoints * group * g.tiles() * CO);
+    std::vector<float> V(kPoints * largest_run(g) * CI), dM(kPoints * largest_run(g) * CO);
     float* mine = sums.data() + index * size;
-    for (long n = n0; n < n1; n += group) {
-      const long count = std::min(group, n1 - n), out = n * g.outputs() * CO;
-      const long image = n * H * W * CI;
-      transform_input(x + image, g, count, V.data());
-      transform_gradient(y + out, grad_y + out, pooled ? which + out : nullptr, g, count,
-                         dM.data(), mine + kPoints * CI * CO);
-      add_weight_gradient(V.data(), dM.data(), g, count, mine);
+    for_runs(g, n0, n1, [&](Run run) {
+      transform_input(x, g, run, V.data());
+      transform_gradient(y, grad_y, pooled ? which : nullptr, g, run, dM.data(),
+                         mine + kPoints * CI * CO);
+      add_weight_gradient(V.data(), dM.data(), g, run, mine);
       if (grad_x) {
-        input_gradient_points(dM.data(), Ut, g, count, V.data());  // V now holds dV
-        scatter_input_gradient(V.data(), g, count, grad_x + image);
+        input_gradient_points(dM.data(), Ut, g, run, V.data());  // V now holds dV
+        scatter_input_gradient(V.data(), g, run, grad_x);
       }
-    }
+    });
   });
   std::vector<float> total(size);
   sum_parts(sums.data(), parts, size, total.data());
