@@ -65,7 +65,7 @@ def eager_float_call(x: torch.Tensor, conv: nn.Conv2d, *others: nn.Module) -> bo
                 or forward_ad.unpack_dual(x).tangent is not None
                 or x.dim() != 4 or x.shape[1] != conv.in_channels
                 or any(tensor.dtype != torch.float32 or tensor.device.type != "cpu"
-                       for tensor in (x, weight, bias_of(conv)))
+                       for tensor in (x, weight, conv.bias) if tensor is not None)
                 or torch.is_autocast_enabled("cpu")
                 or any(_hooked(module) for module in (conv, *others)))
 
