@@ -139,48 +139,60 @@ void transform_weights(const float* weight, long CI, long CO, float* U, float* U
         U[(point * CI + ci) * CO + co] = Ut[(point * CO + co) * CI + ci];
 }
 
-// out[b][0..16*NV) = sum over k < K of left[b * K + k] * right[k * stride + 0..16*NV),
-// for ROWS rows b: the matrix product that every pass here is made of.
-template <int NV, int ROWS>
-inline void multiply(const float* left, long K, const float* right, long stride, float* out,
-                     long out_stride) {
+// A matrix product, the one every pass here is made of: for `rows` rows b,
+// out[b * out_stride + 0..16*NV) = (or, adding, +=) the sum over k < K of
+// left[b * row_step + k * k_step] * right[k * stride + 0..16*NV).
+struct Product {
+  const float* left;
+  long row_step, k_step, K;
+  const float* right;
+  long stride;
+  float* out;
+  long out_stride;
+};
+
+template <int NV, int ROWS, bool ADD>
+inline void multiply(const Product& p) {
   f16v acc[ROWS][NV];
   for (int b = 0; b < ROWS; ++b)
     for (int v = 0; v < NV; ++v) acc[b][v] = (f16v){};
-  for (long k = 0; k < K; ++k) {
+  for (long k = 0; k < p.K; ++k) {
     f16v r[NV];
-    for (int v = 0; v < NV; ++v) r[v] = load(right + k * stride + v * kTile);
+    for (int v = 0; v < NV; ++v) r[v] = load(p.right + k * p.stride + v * kTile);
+    const float* column = p.left + k * p.k_step;
     for (int b = 0; b < ROWS; ++b) {
-      const float l = left[b * K + k];
+      const float l = column[b * p.row_step];
       for (int v = 0; v < NV; ++v) acc[b][v] += l * r[v];
     }
   }
   for (int b = 0; b < ROWS; ++b)
-    for (int v = 0; v < NV; ++v) store(out + b * out_stride + v * kTile, acc[b][v]);
+    for (int v = 0; v < NV; ++v) {
+      float* out = p.out + b * p.out_stride + v * kTile;
+      store(out, ADD ? load(out) + acc[b][v] : acc[b][v]);
+    }
 }
 
-template <int NV>
-inline void multiply_rows(long rows, const float* left, long K, const float* right,
-                          long stride, float* out, long out_stride) {
+template <int NV, bool ADD>
+inline void multiply_rows(long rows, const Product& p) {
   switch (rows) {
-    case 1: multiply<NV, 1>(left, K, right, stride, out, out_stride); break;
-    case 2: multiply<NV, 2>(left, K, right, stride, out, out_stride); break;
-    case 3: multiply<NV, 3>(left, K, right, stride, out, out_stride); break;
-    case 4: multiply<NV, 4>(left, K, right, stride, out, out_stride); break;
-    case 5: multiply<NV, 5>(left, K, right, stride, out, out_stride); break;
-    default: multiply<NV, kBlock>(left, K, right, stride, out, out_stride); break;
+    case 1: multiply<NV, 1, ADD>(p); break;
+    case 2: multiply<NV, 2, ADD>(p); break;
+    case 3: multiply<NV, 3, ADD>(p); break;
+    case 4: multiply<NV, 4, ADD>(p); break;
+    case 5: multiply<NV, 5, ADD>(p); break;
+    default: multiply<NV, kBlock, ADD>(p); break;
   }
 }
 
 // multiply() on `rows` rows (at most kBlock) and `width` channels (a multiple of 16, at
 // most kChunk).
-inline void multiply_block(long rows, long width, const float* left, long K,
-                           const float* right, long stride, float* out, long out_stride) {
+template <bool ADD = false>
+inline void multiply_block(long rows, long width, const Product& p) {
   switch (width / kTile) {
-    case 1: multiply_rows<1>(rows, left, K, right, stride, out, out_stride); break;
-    case 2: multiply_rows<2>(rows, left, K, right, stride, out, out_stride); break;
-    case 3: multiply_rows<3>(rows, left, K, right, stride, out, out_stride); break;
-    default: multiply_rows<4>(rows, left, K, right, stride, out, out_stride); break;
+    case 1: multiply_rows<1, ADD>(rows, p); break;
+    case 2: multiply_rows<2, ADD>(rows, p); break;
+    case 3: multiply_rows<3, ADD>(rows, p); break;
+    default: multiply_rows<4, ADD>(rows, p); break;
   }
 }
 
@@ -231,9 +243,9 @@ void forward_run(const float* x, const float* U, const float* bias, const Geomet
     for (long co0 = 0; co0 < g.CO; co0 += kChunk) {
       const long rows = std::min<long>(kBlock, tiles - t0), width = std::min(kChunk, g.CO - co0);
       for (int point = 0; point < kPoints; ++point)  // M[point][b][0..width)
-        multiply_block(rows, width, V + (point * tiles + t0) * g.CI, g.CI,
-                       U + point * g.CI * g.CO + co0, g.CO, M + point * kBlock * kChunk,
-                       kChunk);
+        multiply_block(rows, width, {V + (point * tiles + t0) * g.CI, g.CI, 1, g.CI,
+                                     U + point * g.CI * g.CO + co0, g.CO,
+                                     M + point * kBlock * kChunk, kChunk});
       for (long b = 0; b < rows; ++b)
         for (long c = 0; c < width; c += kTile) {
           f16v m[kPoints], half[2][4];  // A'M, then (A'M)A
@@ -280,48 +292,20 @@ void transform_gradient(const float* y, const float* grad_y, const uint8_t* whic
   }
 }
 
-// dU_sum[ci][0..16*NV) += sum over t < T of v[t * CI + ci] d[t * CO + 0..16*NV), for
-// kRows channels ci: one run's sum, then added (per run, then over runs).
+// dU_sum[point][ci][co] += sum over a run's tiles of V[point][t][ci] dM[point][t][co]: one
+// run's sums, then added (per run, then over runs), kRows input channels at a time.
 constexpr int kRows = 4;  // input channels per block: 4 x 4 vectors of sums
 
-template <int NV>
-inline void add_products(const float* v, const float* d, long T, long CI, long CO,
-                         float* dU_sum) {
-  f16v acc[kRows][NV];
-  for (int k = 0; k < kRows; ++k)
-    for (int c = 0; c < NV; ++c) acc[k][c] = (f16v){};
-  for (long t = 0; t < T; ++t) {
-    f16v r[NV];
-    for (int c = 0; c < NV; ++c) r[c] = load(d + t * CO + c * kTile);
-    for (int k = 0; k < kRows; ++k) {
-      const float l = v[t * CI + k];
-      for (int c = 0; c < NV; ++c) acc[k][c] += l * r[c];
-    }
-  }
-  for (int k = 0; k < kRows; ++k)
-    for (int c = 0; c < NV; ++c) {
-      float* out = dU_sum + k * CO + c * kTile;
-      store(out, load(out) + acc[k][c]);
-    }
-}
-
-// dU_sum[point][ci][co] += sum over a run's tiles of V[point][t][ci] dM[point][t][co].
 void add_weight_gradient(const float* V, const float* dM, const Geometry& g, Run run,
                          float* dU_sum) {
   const long tiles = run.count;
   for (int point = 0; point < kPoints; ++point)
     for (long ci0 = 0; ci0 < g.CI; ci0 += kRows)
-      for (long co0 = 0; co0 < g.CO; co0 += kChunk) {
-        const float* v = V + point * tiles * g.CI + ci0;
-        const float* d = dM + point * tiles * g.CO + co0;
-        float* out = dU_sum + (point * g.CI + ci0) * g.CO + co0;
-        switch (std::min(kChunk, g.CO - co0) / kTile) {
-          case 1: add_products<1>(v, d, tiles, g.CI, g.CO, out); break;
-          case 2: add_products<2>(v, d, tiles, g.CI, g.CO, out); break;
-          case 3: add_products<3>(v, d, tiles, g.CI, g.CO, out); break;
-          default: add_products<4>(v, d, tiles, g.CI, g.CO, out); break;
-        }
-      }
+      for (long co0 = 0; co0 < g.CO; co0 += kChunk)
+        multiply_block<true>(kRows, std::min(kChunk, g.CO - co0),
+                             {V + point * tiles * g.CI + ci0, 1, g.CI, tiles,
+                              dM + point * tiles * g.CO + co0, g.CO,
+                              dU_sum + (point * g.CI + ci0) * g.CO + co0, g.CO});
 }
 
 // A run's part of dx: B dV B' of each tile, added into its 4x4 patch (an image's dx is
@@ -367,8 +351,9 @@ void input_gradient_points(const float* dM, const float* Ut, const Geometry& g, 
     for (long t0 = 0; t0 < tiles; t0 += kBlock)
       for (long ci0 = 0; ci0 < g.CI; ci0 += kChunk)
         multiply_block(std::min<long>(kBlock, tiles - t0), std::min(kChunk, g.CI - ci0),
-                       dM + (point * tiles + t0) * g.CO, g.CO, Ut + point * g.CO * g.CI + ci0,
-                       g.CI, dV + (point * tiles + t0) * g.CI + ci0, g.CI);
+                       {dM + (point * tiles + t0) * g.CO, g.CO, 1, g.CO,
+                        Ut + point * g.CO * g.CI + ci0, g.CI,
+                        dV + (point * tiles + t0) * g.CI + ci0, g.CI});
 }
 
 // grad_weight (CO, 3, 3, CI) = G'dUG of each filter's dU.
