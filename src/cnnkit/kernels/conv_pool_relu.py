@@ -10,12 +10,10 @@ registers and writes only the pooled, rectified result and which window position
 The results equal torch's up to float rounding (a different order of the sums); ties in a
 pooling window go to the first position and NaN wins, as in torch. Only the weight and
 bias gradients are computed, so the kernel runs only where the input needs no gradient
-(data, not another layer's output under training); elsewhere, and under tracing or export,
-autocast, or ``CNNKIT_KERNELS=0``, the layers run on torch's ops.
-
-Under ``torch.compile`` (compiled prediction) the kernel runs eagerly between two compiled
-graphs (a graph break): the compiled tutorial CNNs then predicted 1.67x as many images a
-second at batch 256 as with the layer compiled (docs/performance.md).
+(data, not another layer's output under training); elsewhere, where
+``guards.eager_float_call`` turns a call away, or with ``CNNKIT_KERNELS=0``, the layers run
+on torch's ops. ``fused.py`` picks between this kernel and the Winograd one, and runs
+them between compiled graphs under ``torch.compile``.
 """
 
 from __future__ import annotations
