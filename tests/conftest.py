@@ -22,6 +22,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cnnkit.train.precision import set_global_policy
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
 SAMPLE_PER_CLASS = 4
@@ -55,6 +57,14 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             if name == "CNNKIT_DATA" or name.startswith("CNNKIT_DATASET_URL_"):
                 patch.delenv(name)
         yield cache
+
+
+@pytest.fixture(autouse=True)
+def _default_dtype_policy() -> Iterator[None]:
+    """A test that sets the Keras dtype policy leaves the default behind (the environment's
+    CNNKIT_PRECISION is kept: CI runs the suite under it)."""
+    yield
+    set_global_policy(None)
 
 
 @functools.cache

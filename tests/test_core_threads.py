@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from batch_gradient import assert_same_gradient, batch_gradient
 from cnnkit import data, layers, zoo
 from cnnkit.errors import TrainingError
 from cnnkit.models import Sequential
@@ -51,6 +52,7 @@ def share_counts(monkeypatch):
 def trained(build, fashion, batch_size, cores=2, **fit):
     torch.manual_seed(0)
     model = build()
+    model.precision = "fp32"  # fp32 sums are compared; bf16: the one-step test
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     x, y = fashion
@@ -146,6 +148,18 @@ def test_shares_give_the_whole_batch_gradient(fashion, two_threads, share_counts
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     for key in ("loss", "accuracy"):
         np.testing.assert_allclose(whole_logs[key], split_logs[key], rtol=1e-5)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_shares_give_the_whole_batch_gradient_in_each_precision(fashion, two_threads,
+                                                                share_counts, monkeypatch,
+                                                                precision):
+    x, y = fashion[0][:128], fashion[1][:128]
+    split = batch_gradient(x, y, precision, cores=2)
+    assert share_counts == [2]
+    monkeypatch.setattr(micro_batches, "MICRO_BATCH", 10_000)
+    assert_same_gradient(split, batch_gradient(x, y, precision, cores=2), precision)
+    assert share_counts == [2]  # whole batches ran on torch's threads
 
 
 def test_shares_are_reproducible(fashion, two_threads, share_counts):

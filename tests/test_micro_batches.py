@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from batch_gradient import assert_same_gradient, batch_gradient
 from cnnkit import data, zoo
-from cnnkit.train import micro_batches
+from cnnkit.train import batch_gradients, micro_batches
 from cnnkit.train.micro_batches import pieces
 
 
@@ -19,6 +20,7 @@ def trained(build, fashion, micro_batch, monkeypatch, **fit):
     monkeypatch.setattr(micro_batches, "MICRO_BATCH", micro_batch)
     torch.manual_seed(0)
     model = build()
+    model.precision = "fp32"  # fp32 sums are compared below; bf16: the one-step test
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     x, y = fashion
@@ -38,6 +40,32 @@ def test_pieces_give_the_whole_batch_gradient(fashion, monkeypatch, fit):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     for key in ("loss", "accuracy"):
         np.testing.assert_allclose(whole_logs[key], split_logs[key], rtol=1e-5)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_pieces_give_the_whole_batch_gradient_in_each_precision(fashion, monkeypatch,
+                                                                 precision):
+    x, y = fashion[0][:128], fashion[1][:128]
+    monkeypatch.setattr(micro_batches, "MICRO_BATCH", 10_000)
+    whole = batch_gradient(x, y, precision)
+    monkeypatch.setattr(micro_batches, "MICRO_BATCH", 32)
+    split = batch_gradient(x, y, precision)
+    assert any(not torch.equal(a, b) for a, b in zip(whole, split, strict=True))
+    assert_same_gradient(split, whole, precision)
+
+
+def test_the_gradient_check_tells_a_misweighted_piece_from_rounding(fashion, monkeypatch):
+    x, y = fashion[0][:128], fashion[1][:128]
+    whole = batch_gradient(x, y, "bf16")
+    right = micro_batches.pieces
+
+    def first_piece_weighted_wrong(*args, **kwargs):
+        for index, (xs, ys, ws, fraction) in enumerate(right(*args, **kwargs)):
+            yield xs, ys, ws, fraction * (1.1 if index == 0 else 1.0)
+
+    monkeypatch.setattr(batch_gradients, "pieces", first_piece_weighted_wrong)
+    with pytest.raises(AssertionError):
+        assert_same_gradient(batch_gradient(x, y, "bf16"), whole, "bf16")
 
 
 def test_batch_norm_networks_train_on_whole_batches(fashion, monkeypatch):

@@ -82,9 +82,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--overwrite", action="store_true", default=None,
                      help="replace an existing run directory instead of adding a suffix")
     run.add_argument("--precision", choices=["auto", "fp32", "bf16"],
-                     help="auto (default): bf16 autocast where the CPU computes bf16 natively, "
-                          "else fp32; bf16 without native support falls back to fp32 with a "
-                          "notice")
+                     help="auto (default): $CNNKIT_PRECISION if set, else bf16 autocast "
+                          "where the CPU computes bf16 natively and fp32 elsewhere; bf16 "
+                          "without native support is emulated (slower), with a notice")
     run.add_argument("--threads", type=int,
                      help="cores to train on (default: all, down to one while another "
                           "process holds a core)")

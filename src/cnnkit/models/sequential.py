@@ -16,6 +16,7 @@ from ..train.batches import ArraySource, Preprocess
 from ..train.callbacks import CallbackList
 from ..train.history import History
 from ..train.loop import Task, Trainer, evaluate
+from ..train.precision import model_precision
 from ..train.progress import resolve_verbose
 from .inference import Inference, check_jit_compile
 from .inputs import as_images, as_targets, check_input_shape
@@ -43,7 +44,9 @@ class Sequential:
         self.optimizer: optimizer_lib.Optimizer | None = None
         self.preprocess = Preprocess()
         self.class_names: list[str] | None = None
-        self.precision = "auto"  # fit(): bf16 autocast where the CPU has native bf16
+        # fit()'s precision: fp32 as in Keras, bf16 autocast under the "mixed_bfloat16"
+        # policy (train/precision.py); "auto" picks by the CPU
+        self.precision = model_precision()
         self.stop_training = False
         self.history: History | None = None
         self.jit_compile: bool | str = "auto"

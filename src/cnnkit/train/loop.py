@@ -21,7 +21,7 @@ from .core_threads import torch_threads
 from .history import History
 from .losses import Loss
 from .metrics import Metric
-from .precision import autocast_precision
+from .precision import resolve_precision
 from .progress import EpochProgress
 
 
@@ -106,7 +106,7 @@ class Trainer:
                  schedule=None, order=None, cores: int | None = None):
         self.model = model
         self.task = task
-        self.precision = autocast_precision(precision)
+        self.precision = resolve_precision(precision)[0]
         self.hooks: list[TrainerHook] = list(hooks)
         self.gradients = BatchGradients(model.net, self._piece_loss, self._autocast)
         self.max_cores = cores or torch.get_num_threads()

@@ -1,16 +1,34 @@
-"""Which precision a run can use here: bf16 autocast needs native bf16 on the CPU.
+"""Which precision training runs in: fp32, or bf16 autocast.
 
-The default, ``"auto"``, is bf16 autocast where the CPU computes bf16 natively and fp32
-elsewhere. bf16 autocast left test accuracy within seed-to-seed spread on the three
-tutorial runs (docs/performance.md); where it is emulated it halves the speed.
+Three settings exist: ``"fp32"``, ``"bf16"`` (autocast; emulated, and slower, on a CPU
+without native bf16) and ``"auto"``: bf16 where the CPU computes bf16 natively (AVX512-BF16
+or AMX), fp32 elsewhere. bf16 autocast left test accuracy within seed-to-seed spread on the
+three tutorial runs (docs/performance.md).
+
+Who picks which:
+- Keras code (``cnnkit.keras`` models) trains in fp32, as Keras does, unless the global
+  policy is ``mixed_bfloat16`` (:func:`set_global_policy`, which
+  ``keras.mixed_precision.set_global_policy`` calls).
+- ``cnnkit train`` takes ``--precision``, default ``auto``.
+- ``CNNKIT_PRECISION=auto|fp32|bf16`` in the environment sets the process-wide default of
+  both: the default policy of Keras code (``auto`` keeps fp32 there) and what ``auto`` means
+  for the CLI. Tests and measurements use it to run one path on any CPU.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
+from ..errors import ConfigError
+
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
+ENVIRONMENT_VARIABLE = "CNNKIT_PRECISION"
+POLICIES = {"float32": "fp32", "mixed_bfloat16": "bf16"}
+
+_global_policy: str | None = None  # set_global_policy(); None: from the environment
 
 
 @cache
@@ -31,23 +49,60 @@ def native_bf16() -> bool:
     return any(flag in cpu_flags() for flag in NATIVE_BF16_FLAGS)
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def autocast_precision(setting: str) -> str:
-    """What a model's ``precision`` setting means for autocast: ``"auto"`` resolved for this
-    CPU; ``"fp32"`` and ``"bf16"`` as given (a bf16 set on the model directly is used even
-    where it is emulated, for measurements)."""
-    return resolve_precision(setting)[0] if setting == "auto" else setting
+def environment_precision() -> str:
+    """``$CNNKIT_PRECISION`` (``"auto"`` when unset or empty); a ConfigError for any other
+    value than auto, fp32 or bf16."""
+    value = os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() or "auto"
+    if value not in PRECISIONS:
+        raise ConfigError(f"{ENVIRONMENT_VARIABLE}={value!r} is not a precision",
+                          hint=f"set {ENVIRONMENT_VARIABLE} to auto, fp32 or bf16, or unset it")
+    return value
 
 
 def resolve_precision(requested: str) -> tuple[str, str | None]:
-    """``(precision to use, notice or None)``: ``"auto"`` is bf16 with native bf16 and fp32
-    otherwise; a requested bf16 falls back to fp32 without native bf16, where emulated bf16
-    would only be slower, with a notice."""
+    """``(precision to use, notice or None)`` for a setting: ``"auto"`` is
+    ``$CNNKIT_PRECISION`` where that names one, else bf16 with native bf16 and fp32
+    otherwise; ``"bf16"`` is bf16 everywhere, with a notice where the CPU emulates it."""
+    if requested not in PRECISIONS:
+        raise ConfigError(f"precision {requested!r} is not one of auto, fp32, bf16")
     if requested == "auto":
-        return ("bf16" if native_bf16() else "fp32"), None
+        requested = environment_precision()
+        if requested == "auto":
+            return ("bf16" if native_bf16() else "fp32"), None
     if requested == "bf16" and not native_bf16():
-        return "fp32", ("notice: this CPU has no native bf16 (avx512_bf16 or amx_bf16), so "
-                        "bf16 would be emulated and slower; training in fp32")
+        return "bf16", ("notice: this CPU has no native bf16 (avx512_bf16 or amx_bf16), so "
+                        "bf16 autocast is emulated and slower than fp32")
     return requested, None
+
+
+def check_policy(policy: str) -> str:
+    """``policy`` if cnnkit trains in it (``"float32"``, ``"mixed_bfloat16"``), else a
+    ConfigError that says what to use."""
+    if policy not in POLICIES:
+        hint = ("float16 is a GPU format: on a CPU use 'mixed_bfloat16'"
+                if "float16" in str(policy) else "use 'float32' or 'mixed_bfloat16'")
+        raise ConfigError(f"dtype policy {policy!r} is not supported", hint=hint)
+    return policy
+
+
+def set_global_policy(policy: str | None) -> None:
+    """The precision Keras models built from now on train in: ``"float32"`` or
+    ``"mixed_bfloat16"`` (bf16 autocast); None goes back to the default (fp32, or
+    ``$CNNKIT_PRECISION``)."""
+    if policy is not None:
+        check_policy(policy)
+    global _global_policy
+    _global_policy = policy
+
+
+def global_policy() -> str:
+    """The policy set by :func:`set_global_policy`, else ``"mixed_bfloat16"`` under
+    ``CNNKIT_PRECISION=bf16`` and ``"float32"`` otherwise (Keras's default)."""
+    if _global_policy is not None:
+        return _global_policy
+    return "mixed_bfloat16" if environment_precision() == "bf16" else "float32"
+
+
+def model_precision() -> str:
+    """The precision a new model trains in: the global policy's, ``"fp32"`` or ``"bf16"``."""
+    return POLICIES[global_policy()]

@@ -192,6 +192,7 @@ def train(config: RunConfig, quiet: bool = False) -> Run:
     out = Path(config.out or Path("runs") / default_run_name(config.model, config.data))
     directory = new_run_dir(out, config.overwrite)
     config.out = str(directory)
+    config.precision = resolve_precision(config.precision)[0]  # recorded as used
     config.save(directory / "config.yaml")
     log = RunLog(directory / "log.txt", quiet)
     log(f"run directory: {directory}")
