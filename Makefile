@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml
 demo: install
 	$(VENV)/bin/cnnkit demo
 
+# The suite, then its training tests again in bf16 autocast (emulated on a CPU without
+# native bf16), so both precisions are tested on every CPU (docs/training.md).
 test: install
 	$(PY) -m pytest -q
+	CNNKIT_PRECISION=bf16 $(PY) -m pytest -q -m training
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks examples scripts

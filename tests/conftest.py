@@ -29,6 +29,23 @@ SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
 SAMPLE_PER_CLASS = 4
 
 
+# The modules whose tests train or check training numerics: `make test` runs them a
+# second time under CNNKIT_PRECISION=bf16, so the bf16 path is tested on every CPU.
+TRAINING_MODULES = {
+    "test_core_threads", "test_keras_script", "test_kernels_conv_pool_relu",
+    "test_kernels_winograd", "test_layers_augment", "test_layers_draws", "test_micro_batches",
+    "test_models_fit", "test_models_reuse", "test_models_saving", "test_network_pool_first",
+    "test_precision", "test_schedules", "test_threads", "test_train_resume", "test_train_run",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of TRAINING_MODULES ``training``."""
+    for item in items:
+        if item.module is not None and item.module.__name__ in TRAINING_MODULES:
+            item.add_marker(pytest.mark.training)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` next to the repository; skips the test when it is absent."""
