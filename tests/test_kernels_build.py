@@ -4,6 +4,7 @@ when that cannot be done."""
 import os
 import shutil
 import stat
+import platform
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ def fresh(tmp_path, monkeypatch):
     monkeypatch.setattr(build, "_loaded", {})
     monkeypatch.setattr(build, "_warned", set())
     monkeypatch.delenv(build.KERNELS_ENV, raising=False)
+    monkeypatch.delenv(build.MARCH_ENV, raising=False)  # the flags below are the native ones
     return tmp_path
 
 
@@ -85,6 +87,23 @@ def test_compiler_refusing_a_flag_builds_without_it(fresh, monkeypatch, refused,
     assert build.load_kernel(KERNEL) is not None
     calls = log.read_text().splitlines()
     assert [("-march=native" in c, "-fopenmp" in c) for c in calls] == tried
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
+                    reason="the target named here, x86-64-v2, is an x86 one")
+def test_the_target_can_be_chosen_and_keys_the_cache(fresh, monkeypatch):
+    real = real_compiler()
+    log = fresh / "calls.txt"
+    script = (f"open({str(log)!r}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+              f"os.execv({real!r}, [{real!r}] + sys.argv[1:])")
+    monkeypatch.setenv("CXX", fake_compiler(fresh, script))
+    native = build.library_path(KERNEL, real)
+    monkeypatch.setenv(build.MARCH_ENV, "x86-64-v2")
+    assert build.library_path(KERNEL, real) != native
+    library = build.load_kernel(KERNEL)
+    assert library is not None and library.cnnkit_conv_pool_relu_supports(3, 3, 1) == 1
+    assert "-march=x86-64-v2" in log.read_text().split()
+    assert "-march=native" not in log.read_text().split()
 
 
 @pytest.mark.parametrize("compiler, reason", [

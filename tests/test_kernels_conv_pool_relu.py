@@ -272,7 +272,10 @@ def test_the_kernel_uses_torchs_openmp_runtime_not_a_second_one():
 @pytest.mark.parametrize("channels", [1, 3])
 def test_weight_gradient_is_as_close_to_float64_as_torchs(channels):
     # A batch of 64 sums 43,000 products per weight: a long chain of float additions
-    # would drift from the true sum further than oneDNN's blocked sums do.
+    # would drift from the true sum further than oneDNN's blocked sums do. Seeded: a
+    # pooling window whose two best outputs lie within float rounding routes its gradient
+    # by rounding (in any two implementations), which some initialisations have.
+    torch.manual_seed(0)
     conv, pool = conv_and_pool(channels=channels)
     x = real_batch(64, channels)
     grad_out = torch.linspace(-1, 1, 64 * 32 * 13 * 13).reshape(64, 32, 13, 13)

@@ -1,6 +1,7 @@
 """Compiling cnnkit's C++ kernels with the machine's C++ compiler, once, into the cache.
 
-A kernel's library is built on first use (a few seconds) for this CPU (``-march=native``)
+A kernel's library is built on first use (a few seconds) for this CPU (``-march=native``,
+or the target in ``$CNNKIT_KERNEL_MARCH``)
 with OpenMP (``-fopenmp``: it then shares the libgomp torch has loaded, so its threads are
 torch's), trying without either flag if the compiler refuses it or the result does not
 load (Apple's clang has no ``-fopenmp``; the kernel then runs on one thread). It is kept
@@ -33,7 +34,7 @@ from ..data.cache import cache_root
 KERNELS_ENV = "CNNKIT_KERNELS"
 SOURCE_DIR = Path(__file__).parent
 COMMON_FLAGS = ("-O3", "-shared", "-fPIC", "-std=c++17", "-Wno-unknown-pragmas")
-FLAG_CHOICES = (("-march=native", "-fopenmp"), ("-march=native",), ("-fopenmp",), ())
+MARCH_ENV = "CNNKIT_KERNEL_MARCH"
 BUILD_SECONDS = 300
 
 _lock = threading.Lock()
@@ -55,6 +56,19 @@ def find_compiler() -> str | None:
                 None)
 
 
+def target_flag() -> str:
+    """``-march=`` for the kernels: ``native`` (this CPU), or ``$CNNKIT_KERNEL_MARCH`` (e.g.
+    ``x86-64-v3`` for AVX2 without AVX-512, ``x86-64-v2`` for SSE4.2), so tests and
+    benchmarks can run another instruction set's code on this machine."""
+    return f"-march={os.environ.get(MARCH_ENV, '').strip() or 'native'}"
+
+
+def flag_choices() -> tuple[tuple[str, ...], ...]:
+    """The flags to try, best first: the target with OpenMP, then without either."""
+    march = target_flag()
+    return (march, "-fopenmp"), (march,), ("-fopenmp",), ()
+
+
 def cpu_fingerprint() -> str:
     """The CPU's model and feature flags, which ``-march=native`` code depends on."""
     try:
@@ -71,7 +85,7 @@ def library_path(name: str, compiler: str) -> Path:
     sources = [(SOURCE_DIR / f"{name}.cpp").read_bytes(),
                *(header.read_bytes() for header in sorted(SOURCE_DIR.glob("*.h")))]
     key = hashlib.sha256(b"\0".join([*sources, compiler.encode(), cpu_fingerprint().encode(),
-                                     repr((COMMON_FLAGS, FLAG_CHOICES)).encode()]))
+                                     repr((COMMON_FLAGS, flag_choices())).encode()]))
     return cache_root() / "kernels" / f"{name}-{key.hexdigest()[:16]}.so"
 
 
@@ -100,7 +114,7 @@ def build(name: str, compiler: str, target: Path) -> ctypes.CDLL:
     temporary = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     errors = []
     try:
-        for extra in FLAG_CHOICES:
+        for extra in flag_choices():
             command = [*shlex.split(compiler), *COMMON_FLAGS, *extra,
                        str(SOURCE_DIR / f"{name}.cpp"), "-o", str(temporary)]
             try:

@@ -30,9 +30,10 @@ namespace {
 
 using namespace cnnkit;
 
-// Pooled pixels computed together: 12 independent sums hide the FMA latency (3 ran
-// 1.1-1.8x faster than 2, and 4 or more no faster, on AVX-512).
-constexpr int kPixels = 3;
+// Pooled pixels computed together: on AVX-512, 12 independent sums hide the FMA latency (3
+// ran 1.1-1.8x faster than 2, and 4 or more no faster); with narrower registers (two or
+// four per 16 floats, 16 of them) one pixel's 4 sums already fill half of them.
+constexpr int kPixels = kParts == 1 ? 3 : 1;
 
 struct Shape {
   long N, H, W, CO, PH, PW;
@@ -85,15 +86,18 @@ void backward(const float* x, const float* grad_y, const float* y, const uint8_t
               float* grad_weight, float* grad_bias, long n0, long n1, const Shape& s) {
   constexpr int T = KH * KW * CI;
   for (long tile = 0; tile < s.CO; tile += kTile) {
-    // Sums per image, in registers, then over the images: two short chains of float
-    // additions instead of one as long as the batch (oneDNN's error, not a larger one).
+    // Sums per row of pooled pixels, then per image, then over the images: three short
+    // chains of float additions instead of one as long as the batch (oneDNN's error, not
+    // a larger one, also without FMA, where every product is rounded before it is added).
     f16v total[T], bias_total = {};
     for (int t = 0; t < T; ++t) total[t] = (f16v){};
     for (long n = n0; n < n1; ++n) {
-      f16v acc[T];
-      for (int t = 0; t < T; ++t) acc[t] = (f16v){};
+      f16v image_acc[T];
+      for (int t = 0; t < T; ++t) image_acc[t] = (f16v){};
       f16v bias_acc = {};
-      for (long py = 0; py < s.PH; ++py)
+      for (long py = 0; py < s.PH; ++py) {
+        f16v acc[T];
+        for (int t = 0; t < T; ++t) acc[t] = (f16v){};
         for (long px = 0; px < s.PW; ++px) {
           const float* xp = x + ((n * s.H + 2 * py) * s.W + 2 * px) * CI;
           long out = ((n * s.PH + py) * s.PW + px) * s.CO + tile;
@@ -111,7 +115,9 @@ void backward(const float* x, const float* grad_y, const float* y, const uint8_t
                 sum += gq[3] * at[(s.W + 1) * CI];
               }
         }
-      for (int t = 0; t < T; ++t) total[t] += acc[t];
+        for (int t = 0; t < T; ++t) image_acc[t] += acc[t];
+      }
+      for (int t = 0; t < T; ++t) total[t] += image_acc[t];
       bias_total += bias_acc;
     }
     for (int t = 0; t < T; ++t)

@@ -1,5 +1,5 @@
-// What cnnkit's kernels share: 16-float vectors (GCC/clang vector extensions, one
-// AVX-512 register or two AVX2 ones), OpenMP's thread numbers, the split of a batch's
+// What cnnkit's kernels share: 16-float vectors (GCC/clang vector extensions, in the
+// target's own register width), OpenMP's thread numbers, the split of a batch's
 // images over threads, and 2x2 max pooling with ReLU as torch computes it.
 #pragma once
 
@@ -12,11 +12,52 @@
 
 namespace cnnkit {
 
-typedef float f16v __attribute__((vector_size(64)));
-typedef int32_t i16v __attribute__((vector_size(64)));
-typedef uint8_t u8x16 __attribute__((vector_size(16)));
+// The target's vector width: a 16-float vector is one AVX-512 register, two AVX/AVX2 ones,
+// or four 16-byte ones (SSE, NEON, anything else). GCC expands a vector wider than the
+// target's registers one element at a time (10-30x slower than oneDNN on AVX2, issue 15),
+// so f16v is an array of native vectors and each operation a loop over them.
+#if defined(__AVX512F__)
+constexpr int kLanes = 16;
+#elif defined(__AVX__)
+constexpr int kLanes = 8;
+#else
+constexpr int kLanes = 4;
+#endif
+constexpr int kParts = 16 / kLanes;  // native vectors in one f16v
 
-constexpr long kTile = 16;  // the floats in one vector: channels go 16 at a time
+typedef float floats __attribute__((vector_size(4 * kLanes)));
+typedef int32_t ints __attribute__((vector_size(4 * kLanes)));
+typedef uint8_t bytes __attribute__((vector_size(kLanes)));
+
+constexpr long kTile = 16;  // the floats in one f16v: channels go 16 at a time
+
+// 16 floats; `(f16v){}` is zero.
+struct f16v {
+  floats part[kParts];
+  float& operator[](int i) { return part[i / kLanes][i % kLanes]; }
+  float operator[](int i) const { return part[i / kLanes][i % kLanes]; }
+};
+
+#define CNNKIT_ELEMENTWISE(OP)                                                   \
+  inline f16v operator OP(f16v a, f16v b) {                                     \
+    for (int i = 0; i < kParts; ++i) a.part[i] = a.part[i] OP b.part[i];         \
+    return a;                                                                   \
+  }                                                                             \
+  inline f16v& operator OP##=(f16v& a, f16v b) { return a = a OP b; }
+CNNKIT_ELEMENTWISE(+)
+CNNKIT_ELEMENTWISE(-)
+CNNKIT_ELEMENTWISE(*)
+#undef CNNKIT_ELEMENTWISE
+
+inline f16v operator*(f16v a, float s) {
+  for (int i = 0; i < kParts; ++i) a.part[i] *= s;
+  return a;
+}
+inline f16v operator*(float s, f16v a) { return a * s; }
+inline f16v operator-(f16v a) {
+  for (int i = 0; i < kParts; ++i) a.part[i] = -a.part[i];
+  return a;
+}
 
 #ifdef _OPENMP
 inline long thread_index() { return omp_get_thread_num(); }
@@ -26,8 +67,14 @@ inline long thread_index() { return 0; }
 inline long thread_count() { return 1; }
 #endif
 
-inline f16v load(const float* p) { f16v v; std::memcpy(&v, p, sizeof v); return v; }
-inline void store(float* p, f16v v) { std::memcpy(p, &v, sizeof v); }
+inline f16v load(const float* p) {
+  f16v v;
+  for (int i = 0; i < kParts; ++i) std::memcpy(&v.part[i], p + i * kLanes, sizeof(floats));
+  return v;
+}
+inline void store(float* p, f16v v) {
+  for (int i = 0; i < kParts; ++i) std::memcpy(p + i * kLanes, &v.part[i], sizeof(floats));
+}
 
 // Runs part(n0, n1, index) on each of `threads` OpenMP threads (torch's own, when this
 // library was built with -fopenmp: it shares torch's libgomp), each on its contiguous
@@ -42,11 +89,16 @@ void split_images(long N, int threads, Part part) {
 }
 
 // ReLU as torch.relu: negatives to 0, NaN stays NaN.
-inline f16v relu(f16v v) { return v < 0 ? (f16v){} : v; }
+inline f16v relu(f16v v) {
+  for (int i = 0; i < kParts; ++i) v.part[i] = v.part[i] < 0 ? (floats){} : v.part[i];
+  return v;
+}
 
 // ReLU's gradient as torch's: grad_y where the output y is not <= 0 (NaN passes).
 inline f16v relu_gradient(const float* y, const float* grad_y) {
-  return load(y) <= 0 ? (f16v){} : load(grad_y);
+  f16v out = load(y), g = load(grad_y);
+  for (int i = 0; i < kParts; ++i) out.part[i] = out.part[i] <= 0 ? (floats){} : g.part[i];
+  return out;
 }
 
 // Pools the four values of a 2x2 window (row-major), then ReLU, as torch: the first of
@@ -54,15 +106,20 @@ inline f16v relu_gradient(const float* y, const float* grad_y) {
 // position (0-3) at which.
 inline void pool_relu_store(const f16v window[4], float* y, uint8_t* which) {
   f16v best = window[0];
-  i16v index = {};
-  for (int q = 1; q < 4; ++q) {
-    i16v wins = (window[q] > best) | (window[q] != window[q]);
-    best = wins ? window[q] : best;
-    index = wins ? (i16v){} + q : index;
+  for (int i = 0; i < kParts; ++i) {
+    floats top = best.part[i];
+    ints index = {};
+    for (int q = 1; q < 4; ++q) {
+      const floats v = window[q].part[i];
+      const ints wins = (v > top) | (v != v);
+      top = wins ? v : top;
+      index = wins ? (ints){} + q : index;
+    }
+    best.part[i] = top;
+    const bytes small = __builtin_convertvector(index, bytes);
+    std::memcpy(which + i * kLanes, &small, sizeof small);
   }
   store(y, relu(best));
-  u8x16 small = __builtin_convertvector(index, u8x16);
-  std::memcpy(which, &small, sizeof small);
 }
 
 // The gradient reaching each position of a pooling window from the pooled output's
@@ -70,11 +127,13 @@ inline void pool_relu_store(const f16v window[4], float* y, uint8_t* which) {
 // ReLU cut the pooled value y (y <= 0; NaN passes, as in torch).
 inline void window_gradient(const float* y, const float* grad_y, const uint8_t* which,
                             f16v out[4]) {
-  f16v g = relu_gradient(y, grad_y);
-  u8x16 small;
-  std::memcpy(&small, which, sizeof small);
-  i16v index = __builtin_convertvector(small, i16v);
-  for (int q = 0; q < 4; ++q) out[q] = index == q ? g : (f16v){};
+  const f16v g = relu_gradient(y, grad_y);
+  for (int i = 0; i < kParts; ++i) {
+    bytes small;
+    std::memcpy(&small, which + i * kLanes, sizeof small);
+    const ints index = __builtin_convertvector(small, ints);
+    for (int q = 0; q < 4; ++q) out[q].part[i] = index == q ? g.part[i] : (floats){};
+  }
 }
 
 // Adds up `parts` per-thread sums of `size` floats each, in thread order (so a result

@@ -33,8 +33,12 @@ namespace {
 using namespace cnnkit;
 
 constexpr int kPoints = 16;  // a 4x4 tile in the Winograd domain
-constexpr int kBlock = 6;    // tiles per matrix-product block: 6 x 4 vectors of sums
-constexpr long kChunk = 64;  // channels per matrix-product block: 4 vectors
+// A matrix-product block's sums stay in registers: tiles x channels of them, with room
+// for a row of the right-hand side. AVX-512 (32 registers of 16 floats): 6 tiles x 64
+// channels, 24 registers; AVX2 (16 of 8): 3 x 32, 12; 16-byte vectors (16 of SSE, 32 of
+// NEON): 3 x 16, 12. More tiles per block on AVX2 (6 x 16, 6 x 32) ran 10-20x slower.
+constexpr int kBlock = kParts == 1 ? 6 : 3;                      // tiles per block
+constexpr long kChunk = kParts == 1 ? 64 : kParts == 2 ? 32 : 16;  // channels per block
 constexpr long kGroupTiles = 32;  // at least this many tiles per group of small images
 constexpr long kRunFloats = 8192;  // a run's tiles x channels: its V and dM stay in cache
 
@@ -294,7 +298,7 @@ void transform_gradient(const float* y, const float* grad_y, const uint8_t* whic
 
 // dU_sum[point][ci][co] += sum over a run's tiles of V[point][t][ci] dM[point][t][co]: one
 // run's sums, then added (per run, then over runs), kRows input channels at a time.
-constexpr int kRows = 4;  // input channels per block: 4 x 4 vectors of sums
+constexpr int kRows = kParts == 1 ? 4 : 3;  // input channels per block (x kChunk sums)
 
 void add_weight_gradient(const float* V, const float* dM, const Geometry& g, Run run,
                          float* dU_sum) {
@@ -302,7 +306,7 @@ void add_weight_gradient(const float* V, const float* dM, const Geometry& g, Run
   for (int point = 0; point < kPoints; ++point)
     for (long ci0 = 0; ci0 < g.CI; ci0 += kRows)
       for (long co0 = 0; co0 < g.CO; co0 += kChunk)
-        multiply_block<true>(kRows, std::min(kChunk, g.CO - co0),
+        multiply_block<true>(std::min<long>(kRows, g.CI - ci0), std::min(kChunk, g.CO - co0),
                              {V + point * tiles * g.CI + ci0, 1, g.CI, tiles,
                               dM + point * tiles * g.CO + co0, g.CO,
                               dU_sum + (point * g.CI + ci0) * g.CO + co0, g.CO});
