@@ -2,9 +2,9 @@
 when that cannot be done."""
 
 import os
+import platform
 import shutil
 import stat
-import platform
 import subprocess
 import sys
 import time
