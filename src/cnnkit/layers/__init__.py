@@ -17,7 +17,7 @@ from cnnkit.layers.augment import (
     RandomTranslation,
     RandomZoom,
 )
-from cnnkit.layers.base import Layer, get, reset_name_counters, unique_name
+from cnnkit.layers.base import Layer, get, register_alias, reset_name_counters, unique_name
 from cnnkit.layers.conv import Conv2D, DepthwiseConv2D, SeparableConv2D
 from cnnkit.layers.core import (
     Activation,
@@ -39,6 +39,19 @@ from cnnkit.layers.pooling import (
 
 InputLayer = Input
 
+# Keras's second names for the same classes (summaries and configs use the first name).
+Convolution2D = Conv2D
+SeparableConvolution2D = SeparableConv2D
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool2D = GlobalMaxPooling2D
+for _alias, _cls in (("Convolution2D", Conv2D), ("SeparableConvolution2D", SeparableConv2D),
+                     ("MaxPool2D", MaxPooling2D), ("AvgPool2D", AveragePooling2D),
+                     ("GlobalAvgPool2D", GlobalAveragePooling2D),
+                     ("GlobalMaxPool2D", GlobalMaxPooling2D)):
+    register_alias(_alias, _cls)
+
 
 def serialize(layer: Layer) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}``, the Keras form; see :func:`deserialize`."""
@@ -57,10 +70,11 @@ def deserialize(config: dict[str, Any]) -> Layer:
 
 
 __all__ = [
-    "Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense",
-    "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-    "Input", "InputLayer", "Layer", "LayerError", "MaxPooling2D", "RandomContrast",
-    "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling",
-    "SeparableConv2D", "SpatialDropout2D", "ZeroPadding2D", "deserialize", "get",
+    "Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv2D",
+    "Convolution2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAvgPool2D",
+    "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "InputLayer",
+    "Layer", "LayerError", "MaxPool2D", "MaxPooling2D", "RandomContrast", "RandomFlip",
+    "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "SeparableConv2D",
+    "SeparableConvolution2D", "SpatialDropout2D", "ZeroPadding2D", "deserialize", "get",
     "reset_name_counters", "serialize", "unique_name",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..seeding import set_seed
+from ...seeding import set_seed
 
 
 def set_random_seed(seed: int) -> None:
