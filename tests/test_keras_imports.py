@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 
 import numpy as np
-import pytest
 
 
 def test_np_utils_to_categorical_is_keras_utils_to_categorical() -> None:

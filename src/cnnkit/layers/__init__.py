@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnnkit.errors import LayerError
+from cnnkit.layers.activation_layers import LeakyReLU, ReLU, Softmax
 from cnnkit.layers.augment import (
     RandomContrast,
     RandomFlip,
@@ -36,6 +37,9 @@ from cnnkit.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from cnnkit.layers.preprocessing import Normalization
+from cnnkit.layers.reshape import Reshape
+from cnnkit.layers.resize import Resizing
 
 InputLayer = Input
 
@@ -71,10 +75,12 @@ def deserialize(config: dict[str, Any]) -> Layer:
 
 __all__ = [
     "Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv2D",
-    "Convolution2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAvgPool2D",
-    "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "InputLayer",
-    "Layer", "LayerError", "MaxPool2D", "MaxPooling2D", "RandomContrast", "RandomFlip",
-    "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "SeparableConv2D",
-    "SeparableConvolution2D", "SpatialDropout2D", "ZeroPadding2D", "deserialize", "get",
+    "Convolution2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
+    "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D",
+    "Input", "InputLayer",
+    "Layer", "LayerError", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Normalization",
+    "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU",
+    "Rescaling", "Reshape", "Resizing", "SeparableConv2D", "SeparableConvolution2D", "Softmax",
+    "SpatialDropout2D", "ZeroPadding2D", "deserialize", "get",
     "reset_name_counters", "serialize", "unique_name",
 ]
