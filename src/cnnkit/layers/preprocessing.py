@@ -64,6 +64,11 @@ class Normalization(Layer):
     ``keras.layers.Normalization``. Learn the statistics with :meth:`adapt` or pass
     ``mean`` and ``variance``; ``invert=True`` undoes the normalisation."""
 
+    # It scales raw values itself, with statistics in the units it was adapted on: a model
+    # that starts with it gets uint8 images as raw pixel values, as in Keras (read by
+    # models/inputs.py's check for layers that rescale their input).
+    rescales_input = True
+
     def __init__(self, axis: int | tuple[int, ...] | None = -1, mean: Any = None,
                  variance: Any = None, invert: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
