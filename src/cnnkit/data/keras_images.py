@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +24,7 @@ import numpy as np
 from ..errors import DataError
 from .cache import building, entry_dir, fingerprint_digest, read_entry, write_manifest
 from .decode import ImageProblem, _open
-from .engine import compact, record_problem
-from .parallel import _read, chunked, make_executor, run_ordered, worker_count
-from .progress import progress_bar
+from .engine import compact, decode_into
 from .report import LoadReport
 
 MODES = {1: "L", 3: "RGB", 4: "RGBA"}
@@ -75,22 +74,6 @@ def decode_as_keras(data: bytes, options: DecodeOptions) -> np.ndarray:
     return resized[0].permute(1, 2, 0).numpy()
 
 
-def decode_chunk_as_keras(out_path: str, options: DecodeOptions, slots: list[int],
-                          paths: list[str]) -> list[tuple[str, str] | None]:
-    """Decode files into rows ``slots`` of the float32 ``.npy`` at ``out_path``."""
-    out = np.load(out_path, mmap_mode="r+", allow_pickle=False)
-    results: list[tuple[str, str] | None] = []
-    for slot, path in zip(slots, paths, strict=True):
-        try:
-            out[slot] = decode_as_keras(_read(path), options)
-            results.append(None)
-        except ImageProblem as problem:
-            results.append((problem.reason, problem.detail))
-    out.flush()
-    del out
-    return results
-
-
 def _fingerprint(paths: list[str]) -> list[list]:
     rows = []
     for path in paths:
@@ -132,25 +115,13 @@ def decode_files(paths: list[str], options: DecodeOptions, source: Path,
 def _build(scratch: Path, paths: list[str], options: DecodeOptions, digest: str,
            progress: bool) -> None:
     images_path = scratch / "images.npy"
+    shape = (*options.image_size, options.channels)
     out = np.lib.format.open_memmap(images_path, mode="w+", dtype=np.float32,
-                                    shape=(len(paths), *options.image_size, options.channels))
+                                    shape=(len(paths), *shape))
     del out
     report = LoadReport()
-    ok = np.ones(len(paths), dtype=bool)
-    executor = make_executor()
-    jobs = ((chunk, (str(images_path), options, [s for s, _ in chunk], [p for _, p in chunk]))
-            for chunk in chunked(enumerate(paths)))
-    try:
-        with progress_bar(len(paths), "decoding", progress) as bar:
-            for chunk, results in run_ordered(executor, decode_chunk_as_keras, jobs,
-                                              2 * worker_count()):
-                for (slot, path), result in zip(chunk, results, strict=True):
-                    if result is not None:
-                        ok[slot] = False
-                        record_problem(report, path, *result, strict=False)
-                bar.update(len(chunk))
-    finally:
-        executor.shutdown(cancel_futures=True)
+    ok = decode_into(images_path, shape, enumerate(paths), paths, report, strict=False,
+                     progress=progress, decoder=partial(decode_as_keras, options=options))
     compact(images_path, ok)
     np.save(scratch / "positions.npy", np.flatnonzero(ok))
     write_manifest(scratch, {"digest": digest, "arrays": ["images", "positions"],
