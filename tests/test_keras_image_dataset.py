@@ -126,6 +126,11 @@ def test_fit_evaluate_predict_take_the_dataset(tree: Path) -> None:
     assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
     assert model.predict(val, verbose=0).shape == (val.num_images, 10)
     assert model.class_names == train.class_names
+    norm = layers.Normalization()
+    norm.adapt(train)  # the Keras idiom: adapt on the image dataset's batches
+    module = norm.build_module((32, 32, 3))
+    np.testing.assert_allclose(module.mean.numpy(),
+                               train.images.mean(axis=(0, 1, 2), dtype=np.float64), rtol=1e-5)
 
 
 def test_load_img_and_img_to_array(tree: Path) -> None:

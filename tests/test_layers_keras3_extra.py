@@ -177,3 +177,12 @@ def test_model_with_new_layers_saves_and_loads(tmp_path) -> None:
         rebuilt = layers.deserialize({"class_name": type(layer).__name__,
                                       "config": layer.get_config()})
         assert rebuilt.get_config() == layer.get_config()
+
+
+def test_normalization_argument_errors_name_the_layer() -> None:
+    with pytest.raises(layers.LayerError, match=r"norm \(Normalization\): adapt\(\) takes"):
+        layers.Normalization(name="norm").adapt(3)
+    with pytest.raises(layers.LayerError, match="together"):
+        layers.Normalization(mean=1.0)
+    with pytest.raises(layers.LayerError, match="only the last"):
+        layers.Normalization(axis=1).compute_output_shape((8, 8, 3))

@@ -158,6 +158,10 @@ class Normalization(Layer):
         if self.mean is not None:
             raise self.error("adapt() on a layer given mean and variance",
                              hint="create Normalization() without mean and variance")
+        if not any(hasattr(data, attr) for attr in ("__array__", "numpy", "__iter__")):
+            raise self.error(f"adapt() takes an array, a Keras image dataset or an iterable "
+                             f"of batches, got {type(data).__name__}",
+                             hint="for a cnnkit.data.ImageDataset pass dataset.images")
         total_mean = total_var = None
         total = 0
         for batch in _batches(data):
