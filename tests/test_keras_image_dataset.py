@@ -91,6 +91,9 @@ def test_label_modes_and_batches(tree: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(binary.labels, [[0.0]] * 3 + [[1.0]] * 3)
     unlabelled = utils.image_dataset_from_directory(two, label_mode=None, **common)
     assert next(iter(unlabelled)).shape == (6, 32, 32, 3)
+    given = utils.image_dataset_from_directory(two, labels=[1, 0, 1, 0, 1, 0], **common)
+    assert given.class_names == ["0", "1"]  # labels in sorted path order, as in Keras
+    np.testing.assert_array_equal(given.labels, [1, 0, 1, 0, 1, 0])
     with pytest.raises(DataError, match="exactly 2 classes"):
         utils.image_dataset_from_directory(tree, label_mode="binary", **common)
 
