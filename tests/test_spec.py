@@ -114,10 +114,10 @@ def test_auto_needs_classes_and_only_the_last_dense_may_use_it():
 
 
 def test_unknown_layer_names_line_and_suggests(tmp_path):
-    path = write(tmp_path, "- Conv2D: {filters: 8, kernel_size: 3}\n\n- MaxPool2D: 2\n")
+    path = write(tmp_path, "- Conv2D: {filters: 8, kernel_size: 3}\n\n- MaxPoolng2D: 2\n")
     with pytest.raises(LayerError) as info:
         model_from_spec(path, (28, 28, 1))
-    assert info.value.message == f"{path}, layer 2 (line 3): unknown layer 'MaxPool2D'"
+    assert info.value.message == f"{path}, layer 2 (line 3): unknown layer 'MaxPoolng2D'"
     assert "did you mean 'MaxPooling2D'?" in info.value.hint
     assert info.value.exit_code == 4
 

@@ -9,7 +9,7 @@ or, in strict mode, a :class:`BadImageError` naming the first bad file.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,12 +110,15 @@ def target_shape(headers: Iterable[Header], image_size: int | tuple[int, int] | 
 
 def decode_into(out_path: Path, shape: tuple[int, int, int],
                 slot_payloads: Iterable[tuple[int, Payload]], displays: list[str],
-                report: LoadReport, strict: bool, progress: bool) -> np.ndarray:
+                report: LoadReport, strict: bool, progress: bool,
+                decoder: Callable[[bytes], np.ndarray] | None = None) -> np.ndarray:
     """Decode every ``(slot, payload)`` into ``out_path`` (pre-created ``.npy`` with one row
-    per slot). Returns a boolean mask of the slots that decoded."""
+    per slot), by the decoding policy or ``decoder`` (see ``parallel.decode_chunk``).
+    Returns a boolean mask of the slots that decoded."""
     ok = np.ones(len(displays), dtype=bool)
     executor = make_executor()
-    jobs = ((chunk, (str(out_path), shape, [s for s, _ in chunk], [p for _, p in chunk]))
+    jobs = ((chunk, (str(out_path), shape, [s for s, _ in chunk], [p for _, p in chunk],
+                     decoder))
             for chunk in chunked(slot_payloads))
     try:
         with progress_bar(len(displays), "decoding", progress) as bar:

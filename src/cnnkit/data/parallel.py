@@ -53,14 +53,18 @@ def probe_chunk(payloads: list[Payload]) -> list[Header | Problem]:
 
 
 def decode_chunk(out_path: str, shape: tuple[int, int, int], slots: list[int],
-                 payloads: list[Payload]) -> list[Problem | None]:
-    """Decode images into rows ``slots`` of the ``.npy`` file at ``out_path``."""
+                 payloads: list[Payload], decoder: Callable[[bytes], np.ndarray] | None = None
+                 ) -> list[Problem | None]:
+    """Decode images into rows ``slots`` of the ``.npy`` file at ``out_path``, by the
+    decoding policy or by ``decoder`` (bytes -> array of ``shape``, picklable)."""
     out = np.load(out_path, mmap_mode="r+", allow_pickle=False)
     height, width, channels = shape
     results: list[Problem | None] = []
     for slot, payload in zip(slots, payloads, strict=True):
         try:
-            out[slot] = decode(_read(payload), height, width, channels)
+            data = _read(payload)
+            out[slot] = decode(data, height, width, channels) if decoder is None \
+                else decoder(data)
             results.append(None)
         except ImageProblem as problem:
             results.append((problem.reason, problem.detail))

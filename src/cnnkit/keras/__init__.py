@@ -14,10 +14,12 @@ from . import (
     mixed_precision,
     models,
     optimizers,
+    preprocessing,
     utils,
 )
 from .layers import Input
 from .models import Sequential, load_model
 
 __all__ = ["Input", "Sequential", "backend", "callbacks", "config", "datasets", "layers",
-           "load_model", "losses", "metrics", "mixed_precision", "models", "optimizers", "utils"]
+           "load_model", "losses", "metrics", "mixed_precision", "models", "optimizers",
+           "preprocessing", "utils"]

@@ -1,5 +1,6 @@
 """``keras.callbacks``."""
 
+from ..train.backup_restore import BackupAndRestore
 from ..train.callbacks import (
     Callback,
     CSVLogger,
@@ -11,5 +12,5 @@ from ..train.callbacks import (
 )
 from ..train.history import History
 
-__all__ = ["CSVLogger", "Callback", "EarlyStopping", "History", "LearningRateScheduler",
-           "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN"]
+__all__ = ["BackupAndRestore", "CSVLogger", "Callback", "EarlyStopping", "History",
+           "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN"]

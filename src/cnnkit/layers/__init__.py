@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnnkit.errors import LayerError
+from cnnkit.layers.activation_layers import LeakyReLU, ReLU, Softmax
 from cnnkit.layers.augment import (
     RandomContrast,
     RandomFlip,
@@ -17,7 +18,7 @@ from cnnkit.layers.augment import (
     RandomTranslation,
     RandomZoom,
 )
-from cnnkit.layers.base import Layer, get, reset_name_counters, unique_name
+from cnnkit.layers.base import Layer, get, register_alias, reset_name_counters, unique_name
 from cnnkit.layers.conv import Conv2D, DepthwiseConv2D, SeparableConv2D
 from cnnkit.layers.core import (
     Activation,
@@ -36,8 +37,24 @@ from cnnkit.layers.pooling import (
     GlobalMaxPooling2D,
     MaxPooling2D,
 )
+from cnnkit.layers.preprocessing import Normalization
+from cnnkit.layers.reshape import Reshape
+from cnnkit.layers.resize import Resizing
 
 InputLayer = Input
+
+# Keras's second names for the same classes (summaries and configs use the first name).
+Convolution2D = Conv2D
+SeparableConvolution2D = SeparableConv2D
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool2D = GlobalMaxPooling2D
+for _alias, _cls in (("Convolution2D", Conv2D), ("SeparableConvolution2D", SeparableConv2D),
+                     ("MaxPool2D", MaxPooling2D), ("AvgPool2D", AveragePooling2D),
+                     ("GlobalAvgPool2D", GlobalAveragePooling2D),
+                     ("GlobalMaxPool2D", GlobalMaxPooling2D)):
+    register_alias(_alias, _cls)
 
 
 def serialize(layer: Layer) -> dict[str, Any]:
@@ -57,10 +74,13 @@ def deserialize(config: dict[str, Any]) -> Layer:
 
 
 __all__ = [
-    "Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense",
-    "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-    "Input", "InputLayer", "Layer", "LayerError", "MaxPooling2D", "RandomContrast",
-    "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling",
-    "SeparableConv2D", "SpatialDropout2D", "ZeroPadding2D", "deserialize", "get",
+    "Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv2D",
+    "Convolution2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
+    "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D",
+    "Input", "InputLayer",
+    "Layer", "LayerError", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Normalization",
+    "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU",
+    "Rescaling", "Reshape", "Resizing", "SeparableConv2D", "SeparableConvolution2D", "Softmax",
+    "SpatialDropout2D", "ZeroPadding2D", "deserialize", "get",
     "reset_name_counters", "serialize", "unique_name",
 ]

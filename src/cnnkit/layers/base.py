@@ -53,6 +53,12 @@ def get(class_name: str) -> type[Layer]:
     return lookup(_LAYER_CLASSES, class_name, "layer")
 
 
+def register_alias(alias: str, cls: type[Layer]) -> None:
+    """Let ``get(alias)`` (and configs naming ``alias``) find ``cls``, as Keras's second
+    names do (``MaxPool2D`` is ``MaxPooling2D``)."""
+    _LAYER_CLASSES[alias] = cls
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 

@@ -241,7 +241,10 @@ class Sequential:
                 val = self._source(validation_data[0], validation_data[1], "validation_data")
         if self.optimizer.torch_optimizer is None:
             self.optimizer.build(self.net.parameters())
-        batch_size = int(batch_size or 32)
+        # A Keras image dataset (keras.utils.image_dataset_from_directory) brings its own
+        # batch size and shuffling, as a tf.data.Dataset does in Keras.
+        batch_size = int(batch_size or getattr(x, "batch_size", None) or 32)
+        shuffle = getattr(x, "shuffle_each_epoch", shuffle)
         verbose = resolve_verbose(verbose)
         trainer = Trainer(self, task, self.precision, **(trainer_options or {}))
         trainer.state.seed = int(torch.randint(0, 2**31 - 1, (1,)))

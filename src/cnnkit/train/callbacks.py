@@ -22,6 +22,7 @@ class Callback:
 
     model = None
     params: dict | None = None
+    trainer = None  # the Trainer running fit() (BackupAndRestore saves and restores it)
 
     def set_model(self, model) -> None:
         """Called by ``fit()`` before training."""
@@ -288,19 +289,29 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(loss):
-            print(f"Batch {batch}: invalid loss, terminating training")
+            print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
 
 class LearningRateScheduler(Callback):
-    """Set the learning rate at each epoch start from ``schedule(epoch, lr)``."""
+    """Set the learning rate at each epoch start from ``schedule(epoch, lr)`` (or, as Keras
+    still allows, ``schedule(epoch)``); the schedule must return a float, as in Keras."""
 
     def __init__(self, schedule, verbose: int = 0):
         self.schedule = schedule
         self.verbose = verbose
 
     def on_epoch_begin(self, epoch, logs=None):
-        lr = float(self.schedule(epoch, self.model.optimizer.learning_rate))
+        try:
+            lr = self.schedule(epoch, float(self.model.optimizer.learning_rate))
+        except TypeError:  # the one-argument form of older Keras
+            lr = self.schedule(epoch)
+        if hasattr(lr, "item") and getattr(lr, "ndim", None) == 0:
+            lr = lr.item()  # a NumPy or torch scalar
+        if isinstance(lr, bool) or not isinstance(lr, float):
+            raise ConfigError(f"LearningRateScheduler: the schedule returned {lr!r} for epoch "
+                              f"{epoch}; it must return a float",
+                              hint="e.g. return float(lr * 0.9)")
         self.model.optimizer.learning_rate = lr
         if self.verbose:
-            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr:g}.")
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")

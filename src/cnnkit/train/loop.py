@@ -237,6 +237,8 @@ class Trainer:
         not (its callbacks' state was restored from the checkpoint)."""
         self.model.stop_training = False
         self.callbacks = callbacks
+        for callback in callbacks.callbacks:
+            callback.trainer = self
         self.steps_per_epoch = -(-len(train) // batch_size)
         threads_before = torch.get_num_threads()
         try:

@@ -1,10 +1,12 @@
-"""``keras.utils``: seeding and label encoding."""
+"""``keras.utils``: seeding, label encoding, image files and folders of images."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..seeding import set_seed
+from ...seeding import set_seed
+from .image_dataset import image_dataset_from_directory
+from .image_utils import img_to_array, load_img
 
 
 def set_random_seed(seed: int) -> None:
@@ -19,4 +21,5 @@ def to_categorical(y, num_classes: int | None = None, dtype: str = "float32") ->
     return np.eye(num_classes, dtype=dtype)[y]
 
 
-__all__ = ["set_random_seed", "to_categorical"]
+__all__ = ["image_dataset_from_directory", "img_to_array", "load_img", "set_random_seed",
+           "to_categorical"]
