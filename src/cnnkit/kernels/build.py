@@ -11,7 +11,8 @@ leaves a broken library behind; the next build removes such a killed build's lef
 
 Where no kernel can be built (no compiler, say), ``load_kernel`` warns once and returns
 None, and the layers run on torch's own ops: slower, never wrong. ``CNNKIT_KERNELS=0``
-turns the kernels off without a warning.
+turns the kernels off without a warning; whether a built kernel is used for a layer is
+decided by measuring it (kernels/probe.py).
 """
 
 from __future__ import annotations
@@ -42,9 +43,19 @@ _loaded: dict[str, ctypes.CDLL | None] = {}
 _warned: set[str] = set()
 
 
+def kernels_setting() -> str:
+    """``$CNNKIT_KERNELS`` as ``"off"`` (0, false, no, off), ``"on"`` (1, true, yes, on:
+    kernels without the speed probe) or ``"auto"`` (unset, or anything else: each layer
+    uses whichever is faster here, kernels/probe.py)."""
+    value = os.environ.get(KERNELS_ENV, "").strip().lower()
+    if value in ("0", "false", "no", "off"):
+        return "off"
+    return "on" if value in ("1", "true", "yes", "on") else "auto"
+
+
 def kernels_enabled() -> bool:
     """False when the user turned the kernels off with ``CNNKIT_KERNELS=0``."""
-    return os.environ.get(KERNELS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    return kernels_setting() != "off"
 
 
 def find_compiler() -> str | None:

@@ -4,8 +4,9 @@ it.
 ``Network`` runs such layers through ``conv_pool_relu`` and ``conv_relu`` here: the
 first-layer kernel (``conv_pool_relu``: 1-4 input channels of data, 3x3 or 5x5, pooled)
 or the Winograd kernel (``winograd``: 3x3 on multiples of 16 channels, inside the
-network, pooled or not), or, where none can run, torch's ops (None). ``CNNKIT_KERNELS=0``
-turns them off.
+network, pooled or not), or, where none can run or torch's ops are faster on this CPU for
+this layer (measured at first use: kernels/probe.py), torch's ops (None).
+``CNNKIT_KERNELS=0`` turns them off.
 
 Under ``torch.compile`` (compiled prediction) a kernel runs eagerly between two compiled
 graphs (a graph break): the compiled tutorial CNNs predicted 1.49-1.67x as many images a
@@ -19,6 +20,7 @@ from torch import nn
 
 from . import conv_pool_relu as first_layer
 from . import winograd
+from .probe import run_faster
 
 
 def fusable(conv: nn.Module, pool: nn.Module) -> bool:
@@ -39,8 +41,10 @@ def conv_pool_relu(conv: nn.Module, pool: nn.Module, x: torch.Tensor
     if torch.compiler.is_compiling():
         return _between_graphs(conv_pool_relu, conv, pool, x)
     if first_layer.fusable(conv, pool):
-        return first_layer.conv_pool_relu(conv, pool, x)
-    return winograd.winograd_pool_relu(conv, pool, x)
+        kernel, name = first_layer.conv_pool_relu, first_layer.KERNEL
+    else:
+        kernel, name = winograd.winograd_pool_relu, winograd.KERNEL
+    return run_faster(name, kernel, lambda xi: torch.relu(pool(conv(xi))), (conv, pool), x)
 
 
 def conv_relu(conv: nn.Module, relu: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
@@ -50,7 +54,8 @@ def conv_relu(conv: nn.Module, relu: nn.Module, x: torch.Tensor) -> torch.Tensor
         return None
     if torch.compiler.is_compiling():
         return _between_graphs(conv_relu, conv, relu, x)
-    return winograd.winograd_relu(conv, relu, x)
+    return run_faster(winograd.KERNEL, winograd.winograd_relu, lambda xi: torch.relu(conv(xi)),
+                      (conv, relu), x)
 
 
 def _traced() -> bool:

@@ -18,6 +18,7 @@ import torch
 from ..atomic import write_text_atomically
 from ..data import ImageDataset, load_splits
 from ..errors import CnnkitError, ConfigError, LayerShapeError, ShapeError
+from ..kernels.probe import new_decisions
 from ..seeding import set_seed
 from .callbacks import EarlyStopping
 from .checkpoint import read_checkpoint, write_checkpoint
@@ -181,6 +182,8 @@ class RunRecorder(TrainerHook):
             model.save(self.directory / "model" / "best")
         model.save(self.directory / "model" / "last")
         write_history_csv(self.directory / "history.csv", trainer.history.rows())
+        for line in new_decisions():
+            self.log.file_only(line)
         self.checkpoint(trainer)
         self.log.file_only(f"epoch {trainer.history.epoch[-1] + 1}: " + ", ".join(
             f"{k}={v:.4g}" for k, v in logs.items()))

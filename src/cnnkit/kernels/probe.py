@@ -1,0 +1,141 @@
+"""Kernel or torch's ops: whichever this CPU runs faster for this layer, measured at first
+use.
+
+A kernel that is 2-4x oneDNN's speed on one CPU can be slower on another (a portable build
+on an old CPU; issue 15 found 0.1-0.3x on AVX2 before the kernels were made to fit its
+registers). So the first call of a fused layer for each shape, batch size, thread count and
+pass (forward only, or forward and backward) times the kernel against torch's ops on that
+very input, a few interleaved rounds each, and keeps the faster. The decision is cached
+next to the built library, keyed by the library (source, compiler, CPU, build target),
+torch's version and the call's shape, so the probe runs once per machine, not per process;
+a probe costs a few forward and backward passes of one layer (milliseconds).
+
+``CNNKIT_KERNELS=1`` uses the kernels without probing, ``0`` never uses them; unset (or
+``auto``) probes. :func:`new_decisions` gives the decisions made since it was last called,
+for the run log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..atomic import write_text_atomically
+from . import build
+
+ROUNDS = 3
+
+_lock = threading.Lock()
+_decisions: dict[str, dict[str, dict]] = {}  # per kernel, read from its file on first use
+_new: list[str] = []
+
+
+def run_faster(name: str, kernel: Callable, reference: Callable, modules: tuple[nn.Module, ...],
+               x: torch.Tensor) -> torch.Tensor | None:
+    """``kernel(*modules, x)`` where the kernel is the faster way here (or is forced on),
+    else None for the caller to run torch's ops (``reference(x)`` computes the same)."""
+    if build.kernels_setting() == "on":
+        return kernel(*modules, x)
+    backward = torch.is_grad_enabled() and (
+        x.requires_grad or any(p.requires_grad for m in modules for p in m.parameters()))
+    key = _key(name, modules[0], x, backward)
+    decision = _cached(name).get(key) if key else None
+    if decision is None and key:
+        with _lock:
+            decision = _cached(name).get(key)
+            if decision is None:
+                decision = _probe(name, kernel, reference, modules, x, backward)
+                if decision is None:  # the kernel declined this call: nothing to decide
+                    return None
+                _remember(name, key, decision)
+    return kernel(*modules, x) if decision and decision["kernel"] else None
+
+
+def new_decisions() -> list[str]:
+    """The probe decisions made in this process since the last call, one line each."""
+    with _lock:
+        lines, _new[:] = list(_new), []
+    return lines
+
+
+def _key(name: str, conv: nn.Module, x: torch.Tensor, backward: bool) -> str | None:
+    library = _library_id(name)
+    if library is None or x.dim() != 4:
+        return None
+    n, c, h, w = x.shape
+    kh, kw = conv.kernel_size
+    return (f"{library}|torch {torch.__version__}|{c}x{h}x{w} -> {conv.out_channels} "
+            f"{kh}x{kw} pad {tuple(conv.padding)}|batch {n}|threads {torch.get_num_threads()}"
+            f"|{'training' if backward else 'inference'}")
+
+
+def _library_id(name: str) -> str | None:
+    compiler = build.find_compiler()
+    return None if compiler is None else build.library_path(name, compiler).stem
+
+
+def _probe(name: str, kernel: Callable, reference: Callable, modules: tuple, x: torch.Tensor,
+           backward: bool) -> dict | None:
+    """Time both ways; None if the kernel declines the call."""
+    params = [p for module in modules for p in module.parameters() if p.requires_grad]
+
+    def step(forward: Callable) -> Callable[[], torch.Tensor | None]:
+        def once():
+            xi = x.detach().requires_grad_(x.requires_grad)
+            out = forward(xi)
+            if out is not None and backward:
+                inputs = [*params, *([xi] if x.requires_grad else [])]
+                torch.autograd.grad(out, inputs, torch.ones_like(out))
+            return out
+        return once
+
+    ways = {"kernel": step(lambda xi: kernel(*modules, xi)), "torch": step(reference)}
+    if ways["kernel"]() is None:
+        return None
+    ways["torch"]()  # warm-up: oneDNN makes its primitives on first use
+    best = {way: float("inf") for way in ways}
+    for _ in range(ROUNDS):
+        for way, once in ways.items():
+            start = time.perf_counter()
+            once()
+            best[way] = min(best[way], time.perf_counter() - start)
+    ratio = best["torch"] / best["kernel"]
+    return {"kernel": ratio > 1.0, "ratio": round(ratio, 3)}
+
+
+def _cache_file(name: str) -> Path:
+    return build.cache_root() / "kernels" / f"{name}-choices.json"
+
+
+def _read(name: str) -> dict[str, dict]:
+    """The decisions in the cache file (none if it is missing or unreadable)."""
+    try:
+        return dict(json.loads(_cache_file(name).read_text()))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _cached(name: str) -> dict[str, dict]:
+    if name not in _decisions:
+        _decisions[name] = _read(name)
+    return _decisions[name]
+
+
+def _remember(name: str, key: str, decision: dict) -> None:
+    """Keep the decision for this process and in the cache file (merged with what other
+    processes wrote there since)."""
+    _cached(name)[key] = decision
+    with contextlib.suppress(OSError):  # a read-only cache: it holds for this process
+        write_text_atomically(_cache_file(name), json.dumps(
+            {**_read(name), **_cached(name)}, indent=1))
+    shape = key.split("|", 2)[2].replace("|", ", ")
+    way = "the kernel" if decision["kernel"] else "torch's ops"
+    _new.append(f"kernel probe: {name} on {shape}: kernel {decision['ratio']:.2f}x torch's "
+                f"ops, using {way}")
