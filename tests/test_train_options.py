@@ -10,6 +10,7 @@ from cnnkit.errors import ConfigError
 from cnnkit.keras import optimizers
 from cnnkit.train.bounds import SETTINGS
 from cnnkit.train.config import RunConfig
+from test_validation_split import fashion_arrays, tiny_model
 
 BAD_FLAGS = [("--clip-norm", "-1"), ("--clip-norm", "0"), ("--lr", "-0.01"), ("--lr", "nan"),
              ("--epochs", "0"), ("--epochs", "2.5"), ("--batch-size", "-32"),
@@ -73,3 +74,9 @@ def test_sgd_momentum_outside_0_1_is_refused_as_in_keras():
         optimizers.SGD(momentum=1.5)
     assert optimizers.SGD(momentum=0.9).options["momentum"] == 0.9
     assert optimizers.Adam(clipnorm=1.0).clipnorm == 1.0
+
+
+def test_fit_refuses_a_negative_batch_size():
+    x, y, _ = fashion_arrays(64)
+    with pytest.raises(ConfigError, match="batch_size must be at least 1, got -4"):
+        tiny_model().fit(x, y, batch_size=-4, verbose=0)

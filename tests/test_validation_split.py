@@ -15,13 +15,13 @@ from cnnkit.seeding import set_seed
 from cnnkit.train.validation_split import class_counts, split_last
 
 
-def _fashion(n: int):
+def fashion_arrays(n: int):
     """The first ``n`` real fashion-mnist-mini training images and labels."""
     train = load("fashion-mnist-mini", split="train", progress=False)
     return np.array(train.images[:n]), train.labels[:n].copy(), train.class_names
 
 
-def _tiny_model() -> Sequential:
+def tiny_model() -> Sequential:
     set_seed(0)
     model = Sequential([L.Input((28, 28, 1)), L.Conv2D(4, 3, activation="relu"),
                         L.MaxPooling2D(2), L.Flatten(), L.Dense(10, activation="softmax")])
@@ -30,7 +30,7 @@ def _tiny_model() -> Sequential:
 
 
 def test_split_last_keeps_the_first_floor_share_for_training():
-    x, y, _ = _fashion(103)
+    x, y, _ = fashion_arrays(103)
     weights = np.arange(103, dtype=np.float32)
     (x_train, y_train, w_train), (x_val, y_val) = split_last(x, y, weights, 0.1)
     assert len(x_train) == int(103 * 0.9) == 92 and len(x_val) == 11
@@ -41,7 +41,7 @@ def test_split_last_keeps_the_first_floor_share_for_training():
 
 
 def test_class_counts_read_indices_one_hot_rows_and_binary_columns():
-    _, y, names = _fashion(200)
+    _, y, names = fashion_arrays(200)
     expected = np.bincount(y, minlength=10).tolist()
     assert list(class_counts(y, 10, names).values()) == expected
     assert list(class_counts(np.eye(10)[y], 10, names)) == names
@@ -51,9 +51,9 @@ def test_class_counts_read_indices_one_hot_rows_and_binary_columns():
 
 
 def test_fit_on_class_sorted_arrays_warns_with_the_counts():
-    x, y, _ = _fashion(300)
+    x, y, _ = fashion_arrays(300)
     order = np.argsort(y, kind="stable")  # sorted by class, as a folder tree is read
-    model = _tiny_model()
+    model = tiny_model()
     with pytest.warns(UserWarning, match="validation_classes") as caught:
         history = model.fit(x[order], y[order], validation_split=0.2, epochs=1, verbose=0)
     trained = np.bincount(y[order][:240], minlength=10)
@@ -69,8 +69,8 @@ def test_fit_on_class_sorted_arrays_warns_with_the_counts():
 
 
 def test_fit_on_mixed_arrays_does_not_warn():
-    x, y, _ = _fashion(300)
-    model = _tiny_model()
+    x, y, _ = fashion_arrays(300)
+    model = tiny_model()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         history = model.fit(x, y, validation_split=0.2, epochs=1, verbose=0)

@@ -234,6 +234,9 @@ class Sequential:
         if self.optimizer.torch_optimizer is None:
             self.optimizer.build(self.net.parameters())
         batch_size = int(batch_size or 32)
+        if batch_size < 1:  # a negative size gave empty batches and a loss of 0.0
+            raise ConfigError(f"batch_size must be at least 1, got {batch_size}",
+                              hint="leave it out for Keras's default of 32")
         verbose = resolve_verbose(verbose)
         trainer = Trainer(self, task, self.precision, **(trainer_options or {}))
         trainer.state.seed = int(torch.randint(0, 2**31 - 1, (1,)))
