@@ -11,17 +11,8 @@ import pytest
 from cnnkit.cli import main
 from cnnkit.errors import ConfigError
 from cnnkit.train.rundir import RUN_MARKER, check_replaceable
-from sample_images import mnist_pngs
+from test_data_cache import digits_tree as digits
 from train_helpers import write_spec
-
-
-def digits(root: Path) -> Path:
-    """A folder dataset of 12 real MNIST digits in two class folders."""
-    for i, data in enumerate(mnist_pngs(12)):
-        path = root / ("even" if i % 2 == 0 else "odd") / f"{i}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
 
 
 def train(tmp_path: Path, out: Path | str, *extra: str, data: str = "fashion-mnist-mini") -> int:
@@ -38,7 +29,7 @@ def test_a_folder_with_a_users_files_is_refused_and_kept(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--overwrite refused, nothing was deleted" in err and "--out" in err
     assert (folder / "thesis.txt").read_text() == "four years of work"
-    assert len(list(data.rglob("*.png"))) == 12
+    assert len(list(data.rglob("*.png"))) == 6
 
 
 def test_a_folder_with_a_users_file_alone_is_refused(tmp_path, capsys):
@@ -86,7 +77,7 @@ def test_data_inside_the_run_directory_is_never_deleted(tmp_path, capsys):
     data = digits(out / "data")
     assert train(tmp_path, out, "--overwrite", data=str(data)) != 0
     assert "holds this run's input" in capsys.readouterr().err
-    assert len(list(data.rglob("*.png"))) == 12
+    assert len(list(data.rglob("*.png"))) == 6
 
 
 def test_out_dot_never_wipes_the_working_directory(tmp_path, monkeypatch, capsys):
