@@ -205,6 +205,23 @@ def test_a_class_whose_recall_collapsed():
     assert diagnose({}, evaluation=_evaluation((20, 19, 18))) == []
 
 
+def test_a_validation_split_without_the_training_classes():
+    train = {"0": 5923, "1": 6742, "8": 0, "9": 0}
+    val = {"0": 0, "1": 0, "8": 51, "9": 5949}  # the last tenth of class-sorted MNIST
+    finding = only("validation_classes", diagnose({}, class_counts={**train, "8": 5800},
+                                                  val_class_counts=val))
+    assert finding.severity == "critical"  # class 9 is validated on but never trained
+    assert finding.evidence["validation_classes_without_training_images"] == {"9": 5949}
+    assert finding.evidence["training_classes_without_validation_images"] == {
+        "0": 5923, "1": 6742}
+    fewer = only("validation_classes", diagnose(
+        {}, class_counts={"a": 90, "b": 90}, val_class_counts={"a": 10, "b": 0}))
+    assert fewer.severity == "warning"
+    assert fewer.evidence["training_classes_without_validation_images"] == {"b": 90}
+    assert diagnose({}, class_counts={"a": 90, "b": 90},
+                    val_class_counts={"a": 10, "b": 10}) == []
+
+
 def _splits(shared: int) -> dict[str, ImageDataset]:
     """100 train and 200 test images, all different except ``shared`` test images that
     repeat training images."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cnnkit.data.builtin import mixed_order
 from cnnkit.keras import datasets
 from cnnkit.keras.datasets import cifar10, fashion_mnist, mnist
+from cnnkit.train.validation_split import split_last
 from conftest import pixels
 
 # Images per digit in the MNIST training and test sets.
@@ -41,9 +43,51 @@ def test_mnist_like_keras_from_the_png_tree(shared_data, mnist_sample, monkeypat
     assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
     assert np.bincount(y_train).tolist() == MNIST_TRAIN_COUNTS
     assert np.bincount(y_test).tolist() == MNIST_TEST_COUNTS
-    # The tree is read class by class in file-name order: train/0/1.png comes first.
-    np.testing.assert_array_equal(x_train[0], pixels(mnist_sample["train"]["0"][0]))
-    np.testing.assert_array_equal(x_test[0], pixels(mnist_sample["test"]["0"][0]))
+    # The tree is read class by class, then put in the fixed mixed order: train/0/1.png
+    # (the first file by path) lands where mixed_order puts image 0.
+    paths = [f"{i:05d}" for i in range(60000)]
+    sorted_labels = np.repeat(np.arange(10), MNIST_TRAIN_COUNTS)
+    first = int(np.flatnonzero(mixed_order(paths, sorted_labels) == 0)[0])
+    np.testing.assert_array_equal(x_train[first], pixels(mnist_sample["train"]["0"][0]))
+    assert_mixed_like_keras(x_train, y_train, validation_split=0.1)
+    assert len(np.unique(y_test[:300])) == 10
+    (again, _), _ = mnist.load_data()  # the same order on every call
+    np.testing.assert_array_equal(again, x_train)
+
+
+@pytest.mark.slow
+def test_cifar10_from_the_jpeg_tree_is_mixed(shared_data, monkeypatch):
+    """50,000 + 10,000 real JPEGs (decoded once, then cached)."""
+    monkeypatch.setenv("CNNKIT_DATA", str(shared_data))
+    (x_train, y_train), (x_test, y_test) = cifar10.load_data()
+    assert x_train.shape == (50000, 32, 32, 3) and y_train.shape == (50000, 1)
+    assert x_test.shape == (10000, 32, 32, 3) and y_test.shape == (10000, 1)
+    assert np.bincount(y_train[:, 0]).tolist() == [5000] * 10
+    assert_mixed_like_keras(x_train, y_train[:, 0], validation_split=0.2)
+    assert len(np.unique(y_test[:300, 0])) == 10
+
+
+def assert_mixed_like_keras(x: np.ndarray, y: np.ndarray, validation_split: float) -> None:
+    """``fit(x, y, validation_split=...)`` holds out every class, each 8-12 % of the held-out
+    images, and the first 300 images are not one class."""
+    (_, y_kept, _), (_, y_held) = split_last(x, y, None, validation_split)
+    assert len(y_held) == len(y) - int(len(y) * (1 - validation_split))
+    shares = np.bincount(y_held, minlength=10) / len(y_held)
+    assert shares.min() >= 0.08 and shares.max() <= 0.12, shares
+    assert (np.bincount(y_kept, minlength=10) > 0).all()
+    assert len(np.unique(y[:300])) == 10
+
+
+def test_mixed_order_does_not_depend_on_the_listing_order():
+    paths = [f"train/{c}/{i}.png" for c in range(10) for i in range(50)]
+    labels = np.repeat(np.arange(10), 50)
+    listing = np.random.default_rng(5).permutation(len(paths))
+    in_order = [paths[i] for i in mixed_order(paths, labels)]
+    listed = [paths[i] for i in listing]
+    assert [listed[i] for i in mixed_order(listed, labels[listing])] == in_order
+    assert sorted(in_order) == sorted(paths) and in_order != sorted(paths)
+    tail = [int(p.split("/")[1]) for p in in_order[-50:]]  # any tenth holds every class
+    assert np.bincount(tail, minlength=10).min() >= 3
 
 
 def test_mnist_from_idx_files(mnist_idx_dir, monkeypatch):

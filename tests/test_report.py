@@ -105,6 +105,17 @@ def test_without_a_test_split_the_best_model_is_evaluated_on_validation(tmp_path
     assert len(page.images) == len(PLOTS)
 
 
+def test_a_val_split_folder_without_a_training_class_is_diagnosed(tmp_path):
+    data = tmp_path / "shop"
+    _folder_dataset(data / "train", {"shirt": 0, "bag": 8, "trouser": 1})
+    _folder_dataset(data / "val", {"shirt": 0, "trouser": 1}, per_class=10)
+    with pytest.warns(UserWarning, match="validation_classes"):  # fit() says so first
+        run = train_run(tmp_path, data=str(data))
+    text = (run / "report.html").read_text()
+    assert "validation_classes" in text
+    assert "bag=" in text  # the training images of the class validation lacks
+
+
 def test_a_run_stopped_before_its_first_epoch_gets_notes_not_a_crash(
         finished_run, tmp_path, capsys):
     run = tmp_path / "stopped"

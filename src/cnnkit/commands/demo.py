@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..train.bounds import flag_type
 from .options import add_quiet
 
 
@@ -15,7 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "Fashion-MNIST training images shipped with cnnkit) as a normal run: it "
                     "prints the model summary, the training history and the test accuracy, "
                     "and writes runs/demo/ with the models, the logs and report.html.")
-    parser.add_argument("--epochs", type=int, default=5, help="training epochs (default 5)")
+    parser.add_argument("--epochs", type=flag_type("epochs"), default=5,
+                        help="training epochs (default 5)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", default="runs/demo",
                         help="run directory (default runs/demo; a suffix is added if it exists)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..train.bounds import flag_type
 from .options import add_quiet, image_size
 
 EXAMPLES = """examples:
@@ -40,13 +41,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                            "name (mnist, fashion-mnist, cifar10, fashion-mnist-mini)")
     data.add_argument("--val", metavar="PATH", help="validation images (default: the data's "
                       "own val split, else --val-split of the training images)")
-    data.add_argument("--val-split", type=float, metavar="F",
+    data.add_argument("--val-split", type=flag_type("val_split"), metavar="F",
                       help="fraction of training images held out for validation (default 0.1)")
     data.add_argument("--test", metavar="PATH", help="test images (default: the data's test "
                       "split, if any)")
     data.add_argument("--image-size", type=image_size, metavar="S",
                       help="resize images to S x S (or HxW); default: the most common size")
-    data.add_argument("--fraction", type=float, metavar="F",
+    data.add_argument("--fraction", type=flag_type("fraction"), metavar="F",
                       help="train on a stratified fraction of the training images (quick trials)")
     data.add_argument("--strict", action="store_true", default=None,
                       help="stop at the first bad image instead of skipping it")
@@ -54,18 +55,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--model", metavar="NAME|SPEC|SAVED",
                        help="tutorial-mnist, tutorial-cifar10, small-cnn, a layer-spec "
                             ".yaml/.json file, or a saved model to continue from")
-    model.add_argument("--epochs", type=int)
-    model.add_argument("--batch-size", type=int, help="default 32 (Keras's default)")
+    model.add_argument("--epochs", type=flag_type("epochs"))
+    model.add_argument("--batch-size", type=flag_type("batch_size"),
+                       help="default 32 (Keras's default)")
     model.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"])
-    model.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
-    model.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    model.add_argument("--lr", type=flag_type("lr"),
+                       help="learning rate, > 0 (default: the optimizer's)")
+    model.add_argument("--momentum", type=flag_type("momentum"),
+                       help="SGD momentum, in [0, 1] (default 0.9)")
     model.add_argument("--nesterov", action="store_true", default=None, help="Nesterov SGD")
-    model.add_argument("--weight-decay", type=float)
+    model.add_argument("--weight-decay", type=flag_type("weight_decay"))
     model.add_argument("--schedule", metavar="NAME[:k=v,...]",
                        help="constant, step, cosine (e.g. cosine:warmup_epochs=1), onecycle, "
                             "plateau")
-    model.add_argument("--label-smoothing", type=float)
-    model.add_argument("--clip-norm", type=float, help="clip each gradient's norm")
+    model.add_argument("--label-smoothing", type=flag_type("label_smoothing"),
+                       help="in [0, 1)")
+    model.add_argument("--clip-norm", type=flag_type("clip_norm"),
+                       help="clip each gradient's norm to at most this (> 0)")
     model.add_argument("--class-weight", type=_mapping_or_text, metavar="balanced|C=W,...",
                        help="weight the loss per class: 'balanced' or e.g. 'cat=2,dog=1'")
     model.add_argument("--balanced-sampling", action="store_true", default=None,
@@ -73,7 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--augment", metavar="auto|none|OPS",
                        help="training augmentation: auto (suits the data), none, or a list "
                             "such as flip,crop,rotate=10,erase (see docs/training.md)")
-    model.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+    model.add_argument("--early-stopping", type=flag_type("early_stopping"), metavar="PATIENCE",
                        help="stop after PATIENCE epochs without val_loss improvement, keeping "
                             "the best weights")
     run = p.add_argument_group("run")
@@ -85,16 +91,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      help="auto (default): $CNNKIT_PRECISION if set, else bf16 autocast "
                           "where the CPU computes bf16 natively and fp32 elsewhere; bf16 "
                           "without native support is emulated (slower), with a notice")
-    run.add_argument("--threads", type=int,
+    run.add_argument("--threads", type=flag_type("threads"),
                      help="cores to train on (default: all, down to one while another "
                           "process holds a core)")
     run.add_argument("--seed", type=int, help="random seed (default 0)")
     run.add_argument("--deterministic", action="store_true", default=None,
                      help="deterministic algorithms: a resumed run matches an uninterrupted "
                           "one bit for bit")
-    run.add_argument("--checkpoint-minutes", type=float, metavar="M",
+    run.add_argument("--checkpoint-minutes", type=flag_type("checkpoint_minutes"), metavar="M",
                      help="also checkpoint every M minutes inside long epochs (default 10)")
-    run.add_argument("--checkpoint-steps", type=int, metavar="N",
+    run.add_argument("--checkpoint-steps", type=flag_type("checkpoint_steps"), metavar="N",
                      help="also checkpoint every N batches")
     add_quiet(p)
     p.set_defaults(run=run_train)

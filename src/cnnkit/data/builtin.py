@@ -32,6 +32,7 @@ from .idx import FASHION_MNIST_CLASSES, find_idx_pairs, load_idx_folder
 from .tree import load_tree
 
 DIGITS = [str(d) for d in range(10)]
+MIXED_ORDER_SEED = 1337  # never change: it fixes the order of load_data()'s arrays
 
 
 @dataclass(frozen=True)
@@ -182,8 +183,14 @@ def _usable(path: Path, kind: str) -> bool:
 
 def load_builtin_splits(name: str, *, image_size=None, channels: int | None = None,
                         cache: bool = True, progress: bool = True, download: bool = True,
-                        base_url: str | None = None) -> dict[str, ImageDataset]:
-    """Every split (``train``, ``test``) of a built-in dataset, with its class names."""
+                        base_url: str | None = None, mixed: bool = False
+                        ) -> dict[str, ImageDataset]:
+    """Every split (``train``, ``test``) of a built-in dataset, with its class names.
+
+    A class-folder tree is read class by class; with ``mixed=True`` its images come in
+    :func:`mixed_order` instead, as Keras's arrays are mixed (this copies them into memory;
+    IDX and CIFAR binary files keep their own order, which is Keras's).
+    """
     canonical = canonical_name(name)
     if canonical is None:
         raise unknown_name_error(name)
@@ -198,6 +205,9 @@ def load_builtin_splits(name: str, *, image_size=None, channels: int | None = No
             datasets = load_tree(path, image_size=image_size, channels=channels, cache=cache,
                                  progress=progress)
             datasets = {s: _in_class_order(d, class_names) for s, d in datasets.items()}
+            if mixed:
+                datasets = {s: d.subset(mixed_order(d.paths, d.labels))
+                            for s, d in datasets.items()}
         elif kind == "cifar":
             datasets = load_cifar_binary(path)
         else:
@@ -233,11 +243,29 @@ def _in_class_order(dataset: ImageDataset, class_names: list[str]) -> ImageDatas
                         dataset.original_modes)
 
 
+def mixed_order(paths: list[str], labels: np.ndarray) -> np.ndarray:
+    """A fixed shuffle of images read from class folders, the same on every machine and
+    call: each class's images (taken in path order) are shuffled and spread evenly over the
+    whole array at random offsets, by a generator with a constant seed (NumPy's PCG64,
+    whose stream is fixed). Any slice, and the last fraction ``validation_split`` holds
+    out, then has every class in about its share of the whole set."""
+    labels = np.asarray(labels)
+    by_path = np.argsort(np.asarray(paths, dtype=str), kind="stable")
+    rng = np.random.default_rng(MIXED_ORDER_SEED)
+    keys = np.empty(len(by_path))
+    for label in np.unique(labels):
+        members = by_path[labels[by_path] == label]
+        keys[members] = (rng.permutation(len(members)) + rng.random(len(members))) \
+            / len(members)
+    return np.argsort(keys, kind="stable")
+
+
 def load_arrays(name: str, **options) -> tuple[tuple[np.ndarray, np.ndarray],
                                                 tuple[np.ndarray, np.ndarray]]:
     """``(x_train, y_train), (x_test, y_test)`` of a built-in dataset as in-memory arrays:
-    uint8 images ``(N, H, W, C)`` and uint8 labels ``(N,)``."""
-    datasets = load_builtin_splits(name, **options)
+    uint8 images ``(N, H, W, C)`` and uint8 labels ``(N,)``, in a fixed mixed order
+    (:func:`mixed_order`) when read from a class-folder tree."""
+    datasets = load_builtin_splits(name, mixed=True, **options)
     return tuple(  # type: ignore[return-value]
         (np.ascontiguousarray(datasets[s].images), datasets[s].labels.astype(np.uint8))
         for s in ("train", "test"))

@@ -133,16 +133,28 @@ def _to_channels(image: Image.Image, channels: int) -> Image.Image:
     return image if image.mode == target else image.convert(target)
 
 
+def crop_box(src_w: int, src_h: int, height: int, width: int
+             ) -> tuple[float, float, float, float]:
+    """The centred ``(left, top, right, bottom)`` region of a ``src_w`` x ``src_h`` image
+    that has the target's aspect ratio and spans the image's full width or full height:
+    scaled to ``width`` x ``height`` it covers the target exactly. The box always lies
+    inside the image (Pillow refuses a box that starts a rounding error below 0 or ends
+    past the edge), and the full side is exact, not computed through a scale factor."""
+    if width * src_h >= height * src_w:  # the target is relatively wider: keep every column
+        box_h = min(float(src_h), height * src_w / width)
+        top = max(0.0, (src_h - box_h) / 2)
+        return 0.0, top, float(src_w), min(float(src_h), top + box_h)
+    box_w = min(float(src_w), width * src_h / height)
+    left = max(0.0, (src_w - box_w) / 2)
+    return left, 0.0, min(float(src_w), left + box_w), float(src_h)
+
+
 def _fit(image: Image.Image, height: int, width: int) -> Image.Image:
     """Scale to cover (height, width), keeping the aspect ratio, and crop the centre."""
     if image.size == (width, height):
         return image
-    src_w, src_h = image.size
-    scale = max(width / src_w, height / src_h)
-    box_w, box_h = width / scale, height / scale
-    left, top = (src_w - box_w) / 2, (src_h - box_h) / 2
     return image.resize((width, height), Image.Resampling.BILINEAR,
-                        box=(left, top, left + box_w, top + box_h))
+                        box=crop_box(image.width, image.height, height, width))
 
 
 def decode(data: bytes, height: int, width: int, channels: int) -> np.ndarray:

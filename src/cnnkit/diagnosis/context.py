@@ -15,7 +15,9 @@ class Context:
 
     ``history`` maps Keras log names to float arrays (one value per epoch), ``evaluation``
     is the ``to_dict()`` form of an Evaluation, ``leakage`` a list of inspection leakage
-    entries (with ``fraction`` of the later split when the split sizes are known).
+    entries (with ``fraction`` of the later split when the split sizes are known);
+    ``class_counts`` and ``val_class_counts`` are the training and validation images per
+    class name.
     """
 
     history: dict[str, np.ndarray]
@@ -24,6 +26,7 @@ class Context:
     class_counts: dict[str, int] | None
     leakage: list[dict]
     num_classes: int | None
+    val_class_counts: dict[str, int] | None = None
 
     def curve(self, key: str) -> np.ndarray | None:
         """``history[key]`` up to its first NaN or infinite value (the part of training that
@@ -51,7 +54,7 @@ class Context:
 
 
 def make_context(history, timing=None, evaluation=None, class_counts=None, leakage=None,
-                 num_classes=None) -> Context:
+                 num_classes=None, val_class_counts=None) -> Context:
     """A :class:`Context` from a ``History`` (or its ``.history`` dict) and the optional
     extras; the number of classes comes from ``num_classes``, the evaluation or the class
     counts, in that order."""
@@ -69,7 +72,8 @@ def make_context(history, timing=None, evaluation=None, class_counts=None, leaka
         history={key: np.asarray(values, dtype=np.float64) for key, values in logs.items()},
         timing=list(timing or []), evaluation=evaluation,
         class_counts=dict(class_counts) if class_counts else None,
-        leakage=_leakage_entries(leakage), num_classes=num_classes)
+        leakage=_leakage_entries(leakage), num_classes=num_classes,
+        val_class_counts=dict(val_class_counts) if val_class_counts else None)
 
 
 def _leakage_entries(leakage) -> list[dict]:

@@ -18,6 +18,7 @@ from ..train.history import History
 from ..train.loop import Task, Trainer, evaluate
 from ..train.precision import model_precision
 from ..train.progress import resolve_verbose
+from ..train.validation_split import class_counts, split_last, warn_on_validation_classes
 from .inference import Inference, check_jit_compile
 from .inputs import as_images, as_targets, check_input_shape
 from .network import Network
@@ -222,15 +223,9 @@ class Sequential:
             self.class_names = list(x.class_names)
             y = x.labels if y is None else y
         self._learn_input_range(images)
-        n = len(images)
         if validation_data is None and validation_split:
-            if not 0.0 < validation_split < 1.0:
-                raise ConfigError(f"validation_split must be in (0, 1), got {validation_split}")
-            cut = int(n * (1.0 - validation_split))  # Keras holds out the last samples
-            validation_data = (images[cut:], np.asarray(y)[cut:])
-            images, y = images[:cut], np.asarray(y)[:cut]
-            if sample_weight is not None:
-                sample_weight = np.asarray(sample_weight)[:cut]
+            (images, y, sample_weight), validation_data = split_last(
+                images, y, sample_weight, validation_split)
         weights = _sample_weights(y, class_weight, sample_weight, len(images))
         train = self._source(images, y, "x", weights)
         val = None
@@ -245,6 +240,9 @@ class Sequential:
         # batch size and shuffling, as a tf.data.Dataset does in Keras.
         batch_size = int(batch_size or getattr(x, "batch_size", None) or 32)
         shuffle = getattr(x, "shuffle_each_epoch", shuffle)
+        if batch_size < 1:  # a negative size gave empty batches and a loss of 0.0
+            raise ConfigError(f"batch_size must be at least 1, got {batch_size}",
+                              hint="leave it out for Keras's default of 32")
         verbose = resolve_verbose(verbose)
         trainer = Trainer(self, task, self.precision, **(trainer_options or {}))
         trainer.state.seed = int(torch.randint(0, 2**31 - 1, (1,)))
@@ -256,6 +254,11 @@ class Sequential:
             trainer.load_state_dict(resume_from)
         trainer.history.params = params
         self.history = trainer.history
+        if val is not None:
+            units, names = self.net.shapes[-1][-1], self.class_names
+            self.history.class_counts = class_counts(train.targets, units, names)
+            self.history.val_class_counts = class_counts(val.targets, units, names)
+            warn_on_validation_classes(self.history.class_counts, self.history.val_class_counts)
         return trainer.fit(train, val, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
                            callbacks=callback_list, verbose=verbose,
                            resume=resume_from is not None)

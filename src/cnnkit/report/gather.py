@@ -135,9 +135,11 @@ def _diagnose(report: ReportData) -> list:
 
     model, data = report.model, report.data
     names = getattr(model, "class_names", None)
+    val = data.val if data is not None and data.val is not None and len(data.val) else None
     return diagnose(report.files.history, report.files.timing, report.evaluation,
                     class_counts=data.train.class_counts() if data is not None else None,
-                    leakage=report.inspection, num_classes=len(names) if names else None)
+                    leakage=report.inspection, num_classes=len(names) if names else None,
+                    val_class_counts=val.class_counts() if val is not None else None)
 
 
 def _message(exc: Exception) -> str:

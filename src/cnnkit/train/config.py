@@ -15,6 +15,7 @@ import yaml
 from ..atomic import write_text_atomically
 from ..errors import ConfigError
 from ..naming import did_you_mean
+from .bounds import SETTINGS, problem
 from .precision import PRECISIONS
 
 
@@ -61,17 +62,16 @@ class RunConfig:
             raise ConfigError("no model given",
                               hint="pass --model tutorial-mnist|tutorial-cifar10|small-cnn, "
                                    "a layer-spec .yaml/.json file, or a saved model")
-        checks = [(self.epochs >= 1, "epochs must be at least 1"),
-                  (self.batch_size >= 1, "batch size must be at least 1"),
-                  (0.0 <= self.val_split < 1.0, "val split must be in [0, 1)"),
-                  (0.0 < self.fraction <= 1.0, "fraction must be in (0, 1]"),
-                  (0.0 <= self.label_smoothing < 1.0, "label smoothing must be in [0, 1)"),
-                  (self.precision in PRECISIONS, "precision must be auto, fp32 or bf16"),
-                  (self.lr is None or self.lr > 0, "learning rate must be positive"),
-                  (self.checkpoint_minutes > 0, "checkpoint minutes must be positive")]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+        for name in SETTINGS:
+            value = getattr(self, name)
+            if value is None and getattr(RunConfig, name) is not None:
+                raise ConfigError(f"{name} must be set", hint=f"give {name} a value or leave "
+                                  "it out to use the default")
+            if reason := problem(name, value):
+                raise ConfigError(reason, hint="see 'cnnkit train --help' and "
+                                               "docs/training.md for each setting")
+        if self.precision not in PRECISIONS:
+            raise ConfigError("precision must be auto, fp32 or bf16")
         return self
 
     def to_dict(self) -> dict:

@@ -10,12 +10,15 @@ class History:
     """``history[key]`` is one value per epoch (``loss``, ``accuracy``, ``val_loss``,
     ``val_accuracy``, ``learning_rate``); ``epoch`` lists epoch numbers (0-based, as
     Keras); ``timing`` holds per-epoch seconds, images/second and seconds spent waiting
-    for data."""
+    for data; ``class_counts`` and ``val_class_counts`` the images per class that
+    ``fit()`` trained and validated on."""
 
     history: dict[str, list[float]] = field(default_factory=dict)
     epoch: list[int] = field(default_factory=list)
     timing: list[dict[str, float]] = field(default_factory=list)
     params: dict = field(default_factory=dict)
+    class_counts: dict[str, int] | None = None
+    val_class_counts: dict[str, int] | None = None
 
     def append(self, epoch: int, logs: dict[str, float], timing: dict[str, float]) -> None:
         """Record one finished epoch."""
@@ -36,9 +39,12 @@ class History:
     def diagnose(self, **context) -> list:
         """Findings about this run (overfitting, instability, ...); ``context`` takes the
         other arguments of :func:`cnnkit.diagnosis.diagnose` (evaluation, class_counts,
-        leakage, num_classes)."""
+        leakage, num_classes, val_class_counts); the class counts default to those
+        ``fit()`` recorded."""
         from ..diagnosis import diagnose
 
+        context.setdefault("class_counts", self.class_counts)
+        context.setdefault("val_class_counts", self.val_class_counts)
         return diagnose(self, **context)
 
     def rows(self) -> list[dict[str, float]]:

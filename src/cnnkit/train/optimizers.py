@@ -26,6 +26,11 @@ class Optimizer:
     def __init__(self, name: str, learning_rate: float, options: dict | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None):
+        _check_clipping(clipnorm, clipvalue, global_clipnorm)
+        momentum = (options or {}).get("momentum", 0.0)
+        if not 0.0 <= momentum <= 1.0:  # Keras raises for SGD; RMSprop's is the same kind
+            raise ConfigError(f"{name}: momentum must be a number in [0, 1], got {momentum!r}",
+                              hint="0 is plain gradient descent; 0.9 is usual")
         self.name = name
         self._learning_rate = float(learning_rate)
         self.options = dict(options or {})
@@ -96,6 +101,28 @@ class Optimizer:
         return {"name": self.name, "learning_rate": self._learning_rate, "options": self.options,
                 "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
                 "global_clipnorm": self.global_clipnorm}
+
+
+def _check_clipping(clipnorm, clipvalue, global_clipnorm) -> None:
+    """Keras allows one clipping argument at most, and so does cnnkit. A clip at or below
+    0 is refused too (Keras accepts it, and a negative norm then points every step uphill:
+    gradient ascent), as is NaN."""
+    given = {k: v for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                               ("global_clipnorm", global_clipnorm)) if v is not None}
+    if len(given) > 1:
+        raise ConfigError(f"only one of clipnorm, clipvalue and global_clipnorm can be set; "
+                          f"got {', '.join(f'{k}={v}' for k, v in given.items())}",
+                          hint="keep the one you mean (as Keras requires)")
+    for key, value in given.items():
+        if not value > 0:
+            raise ConfigError(f"{key} must be a number greater than 0, got {value!r}",
+                              hint=f"{key} is the largest {_CLIPPED[key]} kept (e.g. 1.0); "
+                                   "leave it out not to clip")
+
+
+_CLIPPED = {"clipnorm": "norm of each weight's gradient",
+            "clipvalue": "absolute value of a gradient entry",
+            "global_clipnorm": "norm of all the gradients together"}
 
 
 def _keras_optimizer(name: str, default_lr: float, **defaults):

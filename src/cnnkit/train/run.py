@@ -31,6 +31,7 @@ from .precision import resolve_precision
 from .progress import resolve_verbose
 from .rundir import (
     RunLog,
+    check_replaceable,
     default_run_name,
     new_run_dir,
     write_history_csv,
@@ -190,16 +191,25 @@ class RunRecorder(TrainerHook):
 
 
 def train(config: RunConfig, quiet: bool = False) -> Run:
-    """Start a new run: make its directory, train, test, and write every run file."""
+    """Start a new run: load its data and build its model, then make its directory (with
+    ``overwrite``, replacing a previous run only once the new inputs proved usable), train,
+    test, and write every run file."""
     config.validate()
     out = Path(config.out or Path("runs") / default_run_name(config.model, config.data))
-    directory = new_run_dir(out, config.overwrite)
+    inputs = (config.data, config.val, config.test, config.model)
+    if config.overwrite:
+        check_replaceable(out, inputs)  # before anything is read
+    _configure_torch(config)
+    set_seed(config.seed)
+    data = load_run_data(config, quiet=quiet, **_fit_to_saved_model(config.model))
+    model = build_model(config, data)
+    directory = new_run_dir(out, config.overwrite, inputs)
     config.out = str(directory)
     config.precision = resolve_precision(config.precision)[0]  # recorded as used
     config.save(directory / "config.yaml")
     log = RunLog(directory / "log.txt", quiet)
     log(f"run directory: {directory}")
-    return _execute(directory, config, log, quiet, checkpoint=None)
+    return _execute(directory, config, log, quiet, data, model, checkpoint=None)
 
 
 def resume(directory: Path, epochs: int | None = None, quiet: bool = False) -> Run:
@@ -221,27 +231,24 @@ def resume(directory: Path, epochs: int | None = None, quiet: bool = False) -> R
         return Run(directory, None, None, None)
     log(f"resuming {directory} at epoch {state['loop']['epoch'] + 1}, "
         f"batch {state['loop']['step'] + 1}")
-    return _execute(directory, config, log, quiet, checkpoint=state)
-
-
-def _execute(directory: Path, config: RunConfig, log: RunLog, quiet: bool,
-             checkpoint: dict | None) -> Run:
     from ..models.saving import model_from_config
-    from ..report.write import write_run_report
 
     _configure_torch(config)
     set_seed(config.seed)
+    model = model_from_config(state["model"])
+    shape = model.input_shape[1:]
+    data = load_run_data(config, image_size=shape[:2], channels=shape[2],
+                         classes=model.class_names, quiet=quiet)
+    return _execute(directory, config, log, quiet, data, model, checkpoint=state)
+
+
+def _execute(directory: Path, config: RunConfig, log: RunLog, quiet: bool, data: RunData,
+             model, checkpoint: dict | None) -> Run:
+    from ..report.write import write_run_report
+
     precision, notice = resolve_precision(config.precision)
     if notice:
         log.note(notice)
-    if checkpoint is None:
-        data = load_run_data(config, quiet=quiet, **_fit_to_saved_model(config.model))
-        model = build_model(config, data)
-    else:
-        model = model_from_config(checkpoint["model"])
-        shape = model.input_shape[1:]
-        data = load_run_data(config, image_size=shape[:2], channels=shape[2],
-                             classes=model.class_names, quiet=quiet)
     if checkpoint is not None and config.precision == "auto":
         precision = checkpoint.get("precision", precision)  # as the run began, on any CPU
     model.precision = precision

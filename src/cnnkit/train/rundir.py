@@ -10,9 +10,13 @@
       model/last/        the latest epoch's model
       checkpoint/last.ckpt   everything needed to resume exactly
       metrics.json       final test metrics, when there is a test split
+      report.html, report/*.png   the report and its plots
+      .cnnkit-run        marks the folder as a run directory cnnkit created
 
 An existing directory is never overwritten silently: a new run gets a ``-2``, ``-3``...
-suffix unless ``overwrite`` is set.
+suffix unless ``overwrite`` is set. ``overwrite`` replaces only an empty folder or a run
+directory as cnnkit wrote it (:func:`check_replaceable`): never a folder holding anything
+else, the current directory, or the new run's own inputs.
 """
 
 from __future__ import annotations
@@ -21,25 +25,99 @@ import csv
 import io
 import shutil
 import sys
+from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
 
 from ..atomic import write_text_atomically
+from ..errors import ConfigError
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
                    "epoch_seconds", "images_per_second", "data_wait_seconds")
 
 
-def new_run_dir(requested: Path, overwrite: bool) -> Path:
-    """Create and return the run directory: ``requested``, or the first free suffix."""
+RUN_MARKER = ".cnnkit-run"  # written into every new run directory
+# Everything a run writes, folder by folder (names or patterns): None is a file, a dict a
+# folder, "*" a saved model (a file or a folder whose inside is cnnkit's own).
+RUN_LAYOUT: dict = {
+    RUN_MARKER: None, "config.yaml": None, "history.csv": None, "log.txt": None,
+    "metrics.json": None, "report.html": None, "report": {"*.png": None},
+    "model": {"best": "*", "last": "*"}, "checkpoint": {"last.ckpt": None}}
+_REFUSED = "--overwrite refused, nothing was deleted"
+
+
+def new_run_dir(requested: Path, overwrite: bool, inputs: tuple = ()) -> Path:
+    """Create and return the run directory: ``requested``, or the first free suffix. With
+    ``overwrite``, an empty folder is used as it is and a previous run directory is
+    replaced; anything else raises (see :func:`check_replaceable`)."""
     if overwrite and requested.exists():
-        shutil.rmtree(requested)
+        check_replaceable(requested, inputs)
+        if any(requested.iterdir()):
+            shutil.rmtree(requested)
+        requested.mkdir(exist_ok=True)
+        (requested / RUN_MARKER).touch()
+        return requested
     path = requested
     suffix = 2
     while path.exists():
         path = requested.with_name(f"{requested.name}-{suffix}")
         suffix += 1
     path.mkdir(parents=True)
+    (path / RUN_MARKER).touch()
     return path
+
+
+def check_replaceable(path: Path, inputs: tuple = ()) -> None:
+    """Raise a :class:`ConfigError` unless ``--overwrite`` may delete ``path``: it must be an
+    empty folder, or a run directory (``.cnnkit-run`` or ``config.yaml``) holding nothing but
+    what a run writes; never the current directory or a folder around it, and never a
+    folder holding one of ``inputs`` (the data, validation, test and model paths)."""
+    if not path.exists():
+        return
+    here = path.resolve()
+    cwd = Path.cwd().resolve()
+    if here == cwd or here in cwd.parents:
+        raise ConfigError(f"{_REFUSED}: --out {path} is the current directory or holds it",
+                          hint="give the run a folder of its own, e.g. --out runs/NAME")
+    if path.is_symlink() or not path.is_dir():
+        raise ConfigError(f"{_REFUSED}: --out {path} is not a folder",
+                          hint="choose another --out, e.g. --out runs/NAME")
+    for source in inputs:
+        if source and Path(source).exists():
+            where = Path(source).resolve()
+            if where == here or here in where.parents:
+                raise ConfigError(f"{_REFUSED}: --out {path} holds this run's input {source}",
+                                  hint="move the input out of that folder, or choose "
+                                       "another --out")
+    if not any(path.iterdir()):
+        return
+    foreign = _foreign_entries(path, RUN_LAYOUT)
+    if not ((path / RUN_MARKER).is_file() or (path / "config.yaml").is_file()) or foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
+                                          if len(foreign) > 5 else "")
+        raise ConfigError(
+            f"{_REFUSED}: {path} is not a run directory cnnkit wrote"
+            + (f"; it holds {shown}" if foreign else ""),
+            hint="--overwrite only replaces a folder a previous 'cnnkit train' created; "
+                 "choose another --out (e.g. --out runs/NAME), or move those files away "
+                 "first")
+
+
+def _foreign_entries(directory: Path, layout: dict, prefix: str = "") -> list[str]:
+    """Entries under ``directory`` that a run does not write (its atomic writes' leftover
+    temporary files, ``.<name>.*``, count as its own)."""
+    foreign = []
+    for entry in sorted(directory.iterdir()):
+        name = entry.name
+        if name not in layout and any(name.startswith(f".{known}.") for known in layout):
+            continue
+        inner = next((kind for known, kind in layout.items() if fnmatch(name, known)), "")
+        is_dir = entry.is_dir() and not entry.is_symlink()
+        if inner == "" or entry.is_symlink() or (isinstance(inner, dict) != is_dir
+                                                 and inner != "*"):
+            foreign.append(prefix + name + ("/" if is_dir else ""))
+        elif isinstance(inner, dict):
+            foreign += _foreign_entries(entry, inner, f"{prefix}{name}/")
+    return foreign
 
 
 def default_run_name(model: str, data: str) -> str:
