@@ -9,6 +9,7 @@ import torch
 from .. import layers as layer_lib
 from ..data.dataset import ImageDataset
 from ..errors import ConfigError, LayerError, ShapeError
+from ..naming import parameter_names, refuse_unsupported, reject_unknown_keywords
 from ..train import losses as loss_lib
 from ..train import metrics as metric_lib
 from ..train import optimizers as optimizer_lib
@@ -145,8 +146,13 @@ class Sequential:
         self._require_built()
         return _module_params(self.net)
 
-    def summary(self, print_fn=None, **_) -> None:
-        """Print the Keras table: layer, output shape, parameters, then totals."""
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None, **kwargs) -> None:
+        """Print the Keras table: layer, output shape, parameters, then totals.
+
+        Keras's layout arguments (``line_length``, ``positions``, ``expand_nested``,
+        ``show_trainable``, ``layer_range``) are accepted and do not change the table."""
+        reject_unknown_keywords("summary()", kwargs, parameter_names(self.summary))
         self._require_built()
         rows = []
         for layer, shape in zip(self._layers, self.net.shapes, strict=True):
@@ -157,12 +163,19 @@ class Sequential:
         (print_fn or print)(text)
 
     # -- training ------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, jit_compile="auto", **_
-                ) -> None:
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True, **kwargs) -> None:
         """Choose the optimizer, loss and metrics by Keras name or object.
 
         ``jit_compile`` says when ``predict()`` runs a ``torch.compile``d network: True,
-        False, or "auto" (after 50,000 predicted images); see models/inference.py."""
+        False, or "auto" (after 50,000 predicted images); see models/inference.py.
+        ``run_eagerly``, ``steps_per_execution`` and ``auto_scale_loss`` change only how
+        Keras runs, not what it computes, and are accepted without effect;
+        ``loss_weights`` and ``weighted_metrics`` must stay None."""
+        reject_unknown_keywords("compile()", kwargs, parameter_names(self.compile))
+        refuse_unsupported("compile()", loss_weights=(loss_weights, None),
+                           weighted_metrics=(weighted_metrics, None))
         if loss is None:
             raise ConfigError("compile() needs a loss",
                               hint="e.g. loss='sparse_categorical_crossentropy'")
@@ -205,14 +218,23 @@ class Sequential:
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, trainer_options=None, resume_from=None,
-            **_) -> History:
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, trainer_options=None,
+            resume_from=None, **kwargs) -> History:
         """Train like ``keras.Model.fit``; returns a :class:`History`.
+
+        ``validation_batch_size`` is accepted and changes nothing but memory use (the
+        validation numbers are exact over all samples); ``steps_per_epoch``,
+        ``validation_steps`` and ``validation_freq`` must stay at their defaults.
 
         Two cnnkit additions serve ``cnnkit train``: ``trainer_options`` (``augment``,
         ``schedule``, ``order``, ``hooks`` for :class:`~cnnkit.train.loop.Trainer`) and
         ``resume_from`` (a checkpoint state to continue exactly from).
         """
+        reject_unknown_keywords("fit()", kwargs, parameter_names(self.fit))
+        refuse_unsupported("fit()", steps_per_epoch=(steps_per_epoch, None),
+                           validation_steps=(validation_steps, None),
+                           validation_freq=(validation_freq, 1))
         task = self._task()
         images = as_images(x)
         if isinstance(x, ImageDataset):
@@ -262,8 +284,11 @@ class Sequential:
             self.preprocess = Preprocess(1.0 / 255.0 if float(sample.max()) <= 1.0 else 1.0)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 return_dict=False, **_):
-        """``[loss, *metrics]`` (or the loss alone without metrics), like Keras."""
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """``[loss, *metrics]`` (or the loss alone without metrics), like Keras.
+        ``steps`` and ``callbacks`` must stay None."""
+        reject_unknown_keywords("evaluate()", kwargs, parameter_names(self.evaluate))
+        refuse_unsupported("evaluate()", steps=(steps, None), callbacks=(callbacks, None))
         task = self._task()
         source = self._source(x, y, "x", None if sample_weight is None
                               else np.asarray(sample_weight, dtype=np.float32))
@@ -273,9 +298,13 @@ class Sequential:
         values = [logs["loss"], *(logs[m.name] for m in self.metrics)]
         return values if len(values) > 1 else values[0]
 
-    def predict(self, x, batch_size=None, verbose="auto", **_) -> np.ndarray:
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
+                **kwargs) -> np.ndarray:
         """The model's outputs (probabilities after a softmax) as a float32 NumPy array;
-        image outputs are ``(N, H, W, C)``, as in Keras."""
+        image outputs are ``(N, H, W, C)``, as in Keras. ``steps`` and ``callbacks`` must
+        stay None."""
+        reject_unknown_keywords("predict()", kwargs, parameter_names(self.predict))
+        refuse_unsupported("predict()", steps=(steps, None), callbacks=(callbacks, None))
         images = as_images(x)
         if self.net is None:
             self.build(images.shape[1:])
