@@ -355,13 +355,15 @@ class Sequential:
 
     def save(self, path) -> None:
         """Save architecture, weights, class names and preprocessing (no pickle).
-        A path ending in ``.keras`` or ``.cnnkit`` is one zip file; otherwise a folder."""
+        A path ending in ``.keras`` or ``.cnnkit`` is one zip file, a path without a suffix
+        a folder; ``.h5`` (Keras's legacy HDF5) and other suffixes are refused."""
         from .saving import save_model
 
         save_model(self, path)
 
     def save_weights(self, path) -> None:
-        """Save only the weights, as a safetensors file."""
+        """Save only the weights, as a safetensors file named ``*.weights.h5`` (as Keras 3
+        requires) or ``*.safetensors``."""
         from .saving import save_weights
 
         save_weights(self, path)
