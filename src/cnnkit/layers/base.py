@@ -75,6 +75,9 @@ class Layer:
 
     keras_name: ClassVar[str] = "Layer"
     activation: str | None = None
+    # True for layers that scale raw pixel values themselves (Rescaling): a model that
+    # meets one before any weights gets uint8 images as raw floats, as in Keras.
+    rescales_input: ClassVar[bool] = False
 
     def __init_subclass__(cls, keras_name: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -222,6 +225,10 @@ class Layer:
     def weight_specs(self) -> list[Weight]:
         """This layer's weights in Keras order (empty for layers without weights)."""
         return []
+
+    def leaf_layers(self) -> list[Layer]:
+        """The layers that compute this one, in order: itself (a model: its layers')."""
+        return [self]
 
     def set_keras_weights(self, module: nn.Module, weights: Sequence[np.ndarray]) -> None:
         """Load weights given in Keras order and layout into a module from :meth:`build_module`."""

@@ -1,7 +1,10 @@
 """Check and normalise what users pass to ``fit``/``evaluate``/``predict``.
 
 Images become ``(N, H, W, C)`` arrays: uint8 stays uint8 (scaled on the fly per batch),
-other dtypes become float32 and are used as given, as in Keras. ``(N, H, W)`` grayscale
+other dtypes become float32 and are used as given, as in Keras. uint8 images are scaled to
+[0, 1] only for a model that would otherwise learn from raw pixels: one that rescales them
+itself (``Rescaling`` before its first weights), or has no weights, gets the raw values,
+as in Keras (:func:`takes_raw_pixels`). ``(N, H, W)`` grayscale
 arrays get their channel axis added. Labels are checked against the model's output.
 """
 
@@ -36,6 +39,19 @@ def as_images(x, what: str = "x") -> np.ndarray:
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise ShapeError(f"{what} has dtype {x.dtype}; images must be numeric")
     return x.astype(np.float32, copy=False)
+
+
+def takes_raw_pixels(layers) -> bool:
+    """True when uint8 images must reach ``layers`` as raw pixel values (0..255 floats), as
+    Keras gives them: a layer that rescales its input (``Rescaling``) comes before any layer
+    with weights, or no layer has weights (an augmentation block). Otherwise cnnkit's
+    convenience applies: uint8 images are scaled to [0, 1]."""
+    for layer in (leaf for outer in layers for leaf in outer.leaf_layers()):
+        if layer.rescales_input:
+            return True
+        if layer.weight_specs():
+            return False
+    return True
 
 
 def check_input_shape(images: np.ndarray, expected: tuple[int, ...], what: str = "x") -> None:

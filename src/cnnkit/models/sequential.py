@@ -13,13 +13,13 @@ from ..naming import parameter_names, refuse_unsupported, reject_unknown_keyword
 from ..train import losses as loss_lib
 from ..train import metrics as metric_lib
 from ..train import optimizers as optimizer_lib
-from ..train.batches import ArraySource, Preprocess
+from ..train.batches import RAW_PIXELS, ArraySource, Preprocess
 from ..train.callbacks import CallbackList
 from ..train.history import History
 from ..train.loop import Task, Trainer, evaluate
 from ..train.progress import resolve_verbose
 from .inference import Inference, check_jit_compile
-from .inputs import as_images, as_targets, check_input_shape
+from .inputs import as_images, as_targets, check_input_shape, takes_raw_pixels
 from .network import Network
 from .summary import format_shape, format_summary
 
@@ -275,6 +275,17 @@ class Sequential:
         return trainer.fit(train, val, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
                            callbacks=callback_list, verbose=verbose,
                            resume=resume_from is not None)
+
+    @property
+    def preprocess(self) -> Preprocess:
+        """How uint8 images become input: raw pixel values for a model that rescales them
+        itself (as Keras gives them), else the scale learned from the training data
+        (pixels / 255 by default)."""
+        return RAW_PIXELS if takes_raw_pixels(self._layers) else self._preprocess
+
+    @preprocess.setter
+    def preprocess(self, value: Preprocess) -> None:
+        self._preprocess = value
 
     def _learn_input_range(self, images: np.ndarray) -> None:
         """Remember how the training inputs were scaled, so uint8 images given later (files,
