@@ -3,39 +3,46 @@ over a PyTorch network trained by cnnkit's single training loop."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
 from .. import layers as layer_lib
 from ..data.dataset import ImageDataset
 from ..errors import ConfigError, LayerError, ShapeError
+from ..layers.calls import batch_tensor, run_module
 from ..naming import parameter_names, refuse_unsupported, reject_unknown_keywords
 from ..train import losses as loss_lib
 from ..train import metrics as metric_lib
 from ..train import optimizers as optimizer_lib
-from ..train.batches import RAW_PIXELS, ArraySource, Preprocess
+from ..train.batches import RAW_PIXELS, ArraySource, Preprocess, to_tensor
 from ..train.callbacks import CallbackList
 from ..train.history import History
 from ..train.loop import Task, Trainer, evaluate
 from ..train.progress import resolve_verbose
 from .inference import Inference, check_jit_compile
 from .inputs import as_images, as_targets, check_input_shape, takes_raw_pixels
+from .model_layer import _ModelLayer
 from .network import Network
 from .summary import format_shape, format_summary
 
 PREDICT_BATCH = 256
 
 
-class Sequential:
+class Sequential(_ModelLayer):
     """A linear stack of layers, used exactly like ``keras.Sequential``.
 
     The model is built from an ``Input`` layer, from the first layer's ``input_shape``, or
     from the first data it sees. Images are ``(H, W, C)`` at the surface; inside, tensors
-    are NCHW in channels_last memory format.
+    are NCHW in channels_last memory format. A model is a layer too: it can be a layer of
+    another model (models/model_layer.py).
     """
 
-    def __init__(self, layers=None, name: str | None = None):
+    def __init__(self, layers=None, trainable: bool = True, name: str | None = None):
         self.name = name or layer_lib.unique_name("sequential")
+        self._trainable = bool(trainable)
+        self.keras_args: dict = {}
         self._layers: list = []
         self._input_shape: tuple[int, ...] | None = None
         self.net: Network | None = None
@@ -49,6 +56,7 @@ class Sequential:
         self.history: History | None = None
         self.jit_compile: bool | str = "auto"
         self._inference: Inference | None = None
+        self._applied_trainable: list[bool] | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -57,7 +65,10 @@ class Sequential:
         """Append a layer (an ``Input`` only sets the input shape)."""
         if not isinstance(layer, layer_lib.Layer):
             raise LayerError(f"Sequential.add() takes a cnnkit layer, got {type(layer).__name__}",
-                             hint="use layers from cnnkit.keras.layers (e.g. layers.Conv2D)")
+                             hint="use layers from cnnkit.keras.layers (e.g. layers.Conv2D) "
+                                  "or a cnnkit Sequential model")
+        if layer is self:
+            raise LayerError(f"model {self.name!r} cannot be a layer of itself")
         if isinstance(layer, layer_lib.Input):
             if self._layers:
                 raise LayerError("Input must be the first layer of a Sequential model")
@@ -66,8 +77,9 @@ class Sequential:
         if any(existing.name == layer.name for existing in self._layers):
             raise LayerError(f"two layers are named {layer.name!r}",
                              hint="layer names must be unique within a model")
-        if not self._layers and self._input_shape is None and layer.input_shape is not None:
-            self._input_shape = tuple(layer.input_shape)
+        declared = layer.declared_input_shape()
+        if not self._layers and self._input_shape is None and declared is not None:
+            self._input_shape = tuple(declared)
         self._layers.append(layer)
         self.net = None
         if self._input_shape is not None:
@@ -88,8 +100,16 @@ class Sequential:
         """The layers, without the ``Input`` marker (as Keras lists them)."""
         return list(self._layers)
 
-    def get_layer(self, name: str):
-        """The layer called ``name``."""
+    def get_layer(self, name: str | None = None, index: int | None = None):
+        """The layer called ``name``, or the one at ``index`` in :attr:`layers`, as Keras."""
+        if (name is None) == (index is None):
+            raise LayerError("get_layer() takes a layer name or an index, not both or neither",
+                             hint="e.g. model.get_layer('conv2d') or model.get_layer(index=0)")
+        if index is not None:
+            if not -len(self._layers) <= index < len(self._layers):
+                raise LayerError(f"get_layer(index {index}): model {self.name!r} has only "
+                                 f"{len(self._layers)} layers", hint="count from 0")
+            return self._layers[index]
         for layer in self._layers:
             if layer.name == name:
                 return layer
@@ -126,12 +146,26 @@ class Sequential:
         if not self._layers:
             raise LayerError(f"model {self.name!r} has no layers")
         self.net = Network(self._layers, self._input_shape, self._fuses_output())
+        self._apply_trainable()
         if self.optimizer is not None:
             self.optimizer.torch_optimizer = None  # new weights need a new optimizer
 
     def _fuses_output(self) -> bool:
-        return bool(self.loss is not None and self._layers
+        return bool(self.loss is not None and self._layers and not self._nested
                     and self.loss.fuses(self._layers[-1].activation))
+
+    def _apply_trainable(self) -> None:
+        """Make the layers' ``trainable`` flags the modules' (at build and compile, as
+        Keras 3 takes them at compile)."""
+        self.freeze_module(self.net, self.trainable)
+        self._applied_trainable = self.trainable_flags(self.trainable)
+
+    def _warn_if_trainable_changed(self) -> None:
+        if self._applied_trainable != self.trainable_flags(self.trainable):
+            warnings.warn(f"model {self.name!r}: a layer's trainable flag changed after "
+                          "compile(); as in Keras 3 it takes effect when you call compile() "
+                          "again, so this fit() still trains the weights as compiled",
+                          UserWarning, stacklevel=3)
 
     def _require_built(self) -> None:
         if self.net is None:
@@ -143,8 +177,9 @@ class Sequential:
         return trainable + frozen
 
     def _param_counts(self) -> tuple[int, int]:
+        """(trainable, non-trainable) by the layers' current ``trainable`` flags."""
         self._require_built()
-        return _module_params(self.net)
+        return self.param_counts(self.net, self.trainable)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None, **kwargs) -> None:
@@ -156,7 +191,8 @@ class Sequential:
         self._require_built()
         rows = []
         for layer, shape in zip(self._layers, self.net.shapes, strict=True):
-            trainable, frozen = _module_params(self.net.ops[layer.name])
+            trainable, frozen = layer.param_counts(self.net.ops[layer.name],
+                                                   self.trainable and layer.trainable)
             rows.append((f"{layer.name} ({type(layer).__name__})", format_shape(shape),
                          trainable + frozen))
         text = format_summary(self.name, rows, *self._param_counts())
@@ -187,6 +223,7 @@ class Sequential:
         self._inference = None
         if self.net is not None:
             self._set_fusion()
+            self._apply_trainable()
 
     def _set_fusion(self) -> None:
         last = self._layers[-1]
@@ -236,6 +273,7 @@ class Sequential:
                            validation_steps=(validation_steps, None),
                            validation_freq=(validation_freq, 1))
         task = self._task()
+        self._warn_if_trainable_changed()
         images = as_images(x)
         if isinstance(x, ImageDataset):
             self.class_names = list(x.class_names)
@@ -332,8 +370,23 @@ class Sequential:
         """Predictions for one batch (same as ``predict``)."""
         return self.predict(x, batch_size=len(as_images(x)) or 1)
 
-    def __call__(self, x) -> np.ndarray:
-        return self.predict(x)
+    def __call__(self, inputs, training: bool = False, mask=None) -> torch.Tensor:
+        """The model's output for a batch, as calling a Keras model: a tensor (``.numpy()``
+        gives the array; images come back ``(N, H, W, C)``), in inference mode unless
+        ``training=True`` (dropout and random augmentation then act). uint8 images are
+        scaled as for ``predict``; gradients flow when the input tensor requires them."""
+        refuse_unsupported("calling a model", mask=(mask, None))
+        if isinstance(inputs, torch.Tensor) and inputs.is_floating_point():
+            x = batch_tensor(inputs)
+            shape = (*x.shape[2:], x.shape[1]) if x.dim() == 4 else tuple(x.shape[1:])
+            check = np.empty((0, *shape), dtype=np.float32)
+        else:
+            check = as_images(inputs)
+            x = to_tensor(check, self.preprocess)
+        if self.net is None:
+            self.build(check.shape[1:])
+        check_input_shape(check, self._input_shape)
+        return run_module(self.net, x, training, self.net.output_activation)
 
     # -- weights -------------------------------------------------------------------------
     def state_snapshot(self) -> dict[str, torch.Tensor]:
@@ -348,21 +401,12 @@ class Sequential:
     def get_weights(self) -> list[np.ndarray]:
         """All weights in Keras order and layout (kernels ``(kh, kw, in, out)``)."""
         self._require_built()
-        weights = []
-        for layer in self._layers:
-            weights.extend(layer.get_keras_weights(self.net.ops[layer.name]))
-        return weights
+        return self.get_keras_weights(self.net)
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
         """Load weights given in Keras order and layout (as from Keras's ``get_weights``)."""
         self._require_built()
-        weights = list(weights)
-        for layer in self._layers:
-            count = len(layer.get_keras_weights(self.net.ops[layer.name]))
-            layer.set_keras_weights(self.net.ops[layer.name], weights[:count])
-            weights = weights[count:]
-        if weights:
-            raise ShapeError(f"set_weights got {len(weights)} more array(s) than the model has")
+        self.set_keras_weights(self.net, weights)
 
     def save(self, path) -> None:
         """Save architecture, weights, class names and preprocessing (no pickle).
@@ -384,15 +428,6 @@ class Sequential:
         from .saving import load_weights
 
         load_weights(self, path)
-
-
-def _module_params(module: torch.nn.Module) -> tuple[int, int]:
-    """(trainable, non-trainable): BatchNorm's moving statistics count as non-trainable."""
-    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
-    frozen += sum(b.numel() for name, b in module.named_buffers()
-                  if not name.endswith("num_batches_tracked"))
-    return trainable, frozen
 
 
 def _sample_weights(y, class_weight, sample_weight, n: int) -> np.ndarray | None:
