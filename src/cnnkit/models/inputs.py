@@ -26,7 +26,12 @@ def as_images(x, what: str = "x") -> np.ndarray:
                          "or a cnnkit.data.ImageDataset")
     if hasattr(x, "numpy") and not isinstance(x, np.ndarray):  # a torch tensor
         x = x.detach().cpu().numpy()
-    x = np.asarray(x)
+    try:
+        x = np.asarray(x)
+    except ValueError as exc:  # a list of arrays of different shapes
+        raise ShapeError(f"{what} holds images of different shapes ({exc})",
+                         hint="resize them to one size first, or load the folder with "
+                              "cnnkit.data.load(path, image_size=(H, W))") from None
     if x.ndim == 3:
         x = x[..., None]  # grayscale (N, H, W): add the channel axis, as np.expand_dims(x, -1)
     if x.ndim != 4:
@@ -59,6 +64,12 @@ def check_input_shape(images: np.ndarray, expected: tuple[int, ...], what: str =
     got = tuple(images.shape[1:])
     if got == tuple(expected):
         return
+    if images.ndim == len(expected) + 1 and tuple(images.shape[:len(expected)]) == expected \
+            and images.shape[-1] == 1:  # one image (H, W, C), read as H grayscale images
+        raise ShapeError(f"{what} has shape {images.shape[:-1]}: one image of the model's "
+                         f"input shape {tuple(expected)}, without the batch axis",
+                         hint="add the batch axis: x[None] (or np.expand_dims(x, 0)) for "
+                              "one image, np.stack(images) for several")
     hint = "resize the images to the model's input size"
     if got[:2] == tuple(expected[:2]) and got[2] != expected[2]:
         hint = (f"the model expects {expected[2]} channel(s) but the images have {got[2]}; "
@@ -71,12 +82,39 @@ def check_input_shape(images: np.ndarray, expected: tuple[int, ...], what: str =
                      hint=hint)
 
 
+def check_classifier_output(layers, shapes, input_shape, labels) -> None:
+    """Raise a ShapeError naming the layer to fix when a classifier's output is not one
+    vector per image: in Keras, ``Dense`` on images acts on each pixel, the output stays an
+    image and only the loss fails, with a shape mismatch."""
+    output = tuple(shapes[-1])
+    if len(output) == 1:
+        return
+    inputs = [tuple(input_shape), *map(tuple, shapes[:-1])]
+    dense = next((layer for layer, shape in zip(layers, inputs, strict=True)
+                  if layer.keras_name == "Dense" and len(shape) == 3), None)
+    if dense is not None:
+        hint = (f"add Flatten() or GlobalAveragePooling2D() before Dense {dense.name!r}: "
+                "Dense on images acts on each pixel's channels, so its output stays an image")
+    else:
+        hint = ("end the model with Flatten() (or GlobalAveragePooling2D()) and "
+                "Dense(number of classes, activation='softmax')")
+    raise ShapeError(f"the model's output has shape {(None, *output)} but the labels are "
+                     f"{(None, *np.shape(labels)[1:])}: a classifier must output one vector "
+                     "per image",
+                     hint=hint)
+
+
 def as_targets(y, loss: Loss, units: int, n: int, what: str = "y") -> np.ndarray:
     """Labels as the loss wants them, checked against ``units`` outputs and ``n`` images."""
     if y is None:
         raise ShapeError(f"{what} (the labels) is missing",
                          hint="pass labels, or pass a cnnkit.data.ImageDataset as x")
     y = np.asarray(y)
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise ShapeError(f"{what} holds {y.dtype} values; labels must be class indices "
+                         "(0, 1, ...) or one-hot rows",
+                         hint="map class names to indices, e.g. names, y = np.unique(y, "
+                              "return_inverse=True)")
     if len(y) != n:
         raise ShapeError(f"x has {n} images but {what} has {len(y)} labels",
                          hint="give exactly one label per image")

@@ -22,7 +22,13 @@ from ..train.history import History
 from ..train.loop import Task, Trainer, evaluate
 from ..train.progress import resolve_verbose
 from .inference import Inference, check_jit_compile
-from .inputs import as_images, as_targets, check_input_shape, takes_raw_pixels
+from .inputs import (
+    as_images,
+    as_targets,
+    check_classifier_output,
+    check_input_shape,
+    takes_raw_pixels,
+)
 from .model_layer import _ModelLayer
 from .network import Network
 from .summary import format_shape, format_summary
@@ -249,6 +255,7 @@ class Sequential(_ModelLayer):
         if self.net is None:
             self.build(images.shape[1:])
         check_input_shape(images, self._input_shape, what)
+        check_classifier_output(self._layers, self.net.shapes, self._input_shape, y)
         targets = as_targets(y, self.loss, self.net.shapes[-1][-1], len(images),
                              "y" if what == "x" else f"{what} labels")
         return ArraySource(images, targets, self.preprocess, sample_weight)
@@ -432,7 +439,12 @@ class Sequential(_ModelLayer):
 
 def _sample_weights(y, class_weight, sample_weight, n: int) -> np.ndarray | None:
     """Per-sample loss weights from Keras's ``class_weight`` and ``sample_weight``."""
-    weights = None if sample_weight is None else np.asarray(sample_weight, np.float32).reshape(n)
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, np.float32).reshape(-1)
+        if len(weights) != n:
+            raise ShapeError(f"sample_weight has {len(weights)} values for {n} images",
+                             hint="give one weight per training image")
     if class_weight:
         labels = np.asarray(y)
         labels = labels.argmax(axis=1) if labels.ndim == 2 and labels.shape[1] > 1 else labels

@@ -1,0 +1,101 @@
+"""Common mistakes stop with an error that names the layer or argument and says what to do,
+never a torch traceback (issue 14, item 6)."""
+
+import numpy as np
+import pytest
+
+from cnnkit.data import load
+from cnnkit.errors import CnnkitError, ShapeError
+from cnnkit.keras import layers, models, utils
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return load("fashion-mnist-mini", split="train", progress=False)
+
+
+def _compiled(*stack, loss="sparse_categorical_crossentropy", shape=(28, 28, 1)):
+    utils.set_random_seed(0)
+    model = models.Sequential([layers.Input(shape), *stack])
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+    return model
+
+
+def _no_flatten():
+    return _compiled(layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2),
+                     layers.Dense(10, activation="softmax", name="classifier"))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, d: m.fit(d.images[:64], d.labels[:64], verbose=0),
+    lambda m, d: m.evaluate(d.images[:64], d.labels[:64], verbose=0),
+    lambda m, d: m.fit(d.images[:64], utils.to_categorical(d.labels[:64], 10), verbose=0),
+], ids=["fit", "evaluate", "one_hot"])
+def test_dense_on_images_without_flatten_names_the_dense_layer(mini, call):
+    model = _no_flatten()
+    with pytest.raises(ShapeError, match=r"output has shape \(None, 13, 13, 10\)") as info:
+        call(model, mini)
+    assert "the labels are (None," in str(info.value)
+    assert "Flatten()" in info.value.hint and "'classifier'" in info.value.hint
+
+
+def test_a_model_ending_in_images_says_how_to_end_a_classifier(mini):
+    model = _compiled(layers.Conv2D(10, 3))
+    with pytest.raises(ShapeError, match=r"\(None, 26, 26, 10\)") as info:
+        model.fit(mini.images[:32], mini.labels[:32], verbose=0)
+    assert "Dense" in info.value.hint
+
+
+@pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3)])
+def test_predict_on_one_unbatched_image_says_to_add_the_batch_axis(mini, image_shape):
+    model = _compiled(layers.Conv2D(4, 3, activation="relu"), layers.Flatten(),
+                      layers.Dense(10, activation="softmax"), shape=image_shape)
+    image = np.resize(mini.images[0], image_shape)
+    for call in (model.predict, model):
+        with pytest.raises(ShapeError, match="batch axis") as info:
+            call(image)
+        assert "x[None]" in info.value.hint and "input_shape" not in info.value.hint
+
+
+def test_class_names_as_labels_say_to_map_them_to_indices(mini):
+    model = _compiled(layers.Flatten(), layers.Dense(10, activation="softmax"))
+    names = np.array(["shirt", "shoe"] * 16)
+    with pytest.raises(ShapeError, match="class indices") as info:
+        model.fit(mini.images[:32], names, verbose=0)
+    assert "np.unique" in info.value.hint
+
+
+def test_images_of_different_sizes_in_a_list(mini):
+    model = _compiled(layers.Flatten(), layers.Dense(10, activation="softmax"))
+    ragged = [mini.images[0], mini.images[1][:20]]
+    with pytest.raises(ShapeError, match="different shapes") as info:
+        model.predict(ragged)
+    assert "resize" in info.value.hint
+
+
+def test_sample_weight_of_the_wrong_length(mini):
+    model = _compiled(layers.Flatten(), layers.Dense(10, activation="softmax"))
+    with pytest.raises(ShapeError, match="sample_weight has 5 values"):
+        model.fit(mini.images[:32], mini.labels[:32], sample_weight=np.ones(5), verbose=0)
+
+
+@pytest.mark.parametrize("labels", [
+    lambda y: y + 3,                                   # out of range for 10 units
+    lambda y: utils.to_categorical(y, 10),             # one-hot with a sparse loss
+    lambda y: y.astype(np.float32) + 0.5,              # not class indices
+])
+def test_label_mistakes_are_cnnkit_errors(mini, labels):
+    model = _compiled(layers.Flatten(), layers.Dense(10, activation="softmax"))
+    with pytest.raises(CnnkitError) as info:
+        model.fit(mini.images[:32], labels(mini.labels[:32]), verbose=0)
+    assert info.value.hint
+
+
+def test_wrong_channels_and_wrong_size(mini):
+    model = _compiled(layers.Flatten(), layers.Dense(10, activation="softmax"))
+    with pytest.raises(ShapeError, match="channel") as info:
+        model.fit(np.repeat(mini.images[:8], 3, axis=-1), mini.labels[:8], verbose=0)
+    assert "grayscale" in info.value.hint
+    with pytest.raises(ShapeError, match=r"\(20, 20, 1\)") as info:
+        model.predict(mini.images[:8, :20, :20])
+    assert "image_size=(28, 28)" in info.value.hint
