@@ -104,3 +104,16 @@ def test_changing_trainable_after_compile_warns_to_compile_again(mini):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.fit(mini.images[:32], mini.labels[:32], verbose=0)
+
+
+def test_a_saved_frozen_model_loads_frozen(mini, tmp_path):
+    utils.set_random_seed(4)
+    base = _base()
+    model = models.Sequential([base, layers.Flatten(), layers.Dense(10, activation="softmax")])
+    base.trainable = False
+    model.save(tmp_path / "frozen.keras")
+    loaded = models.load_model(tmp_path / "frozen.keras")
+    assert _counts(loaded) == _counts(model)
+    model.trainable = False
+    model.save(tmp_path / "all_frozen.keras")
+    assert not models.load_model(tmp_path / "all_frozen.keras").trainable

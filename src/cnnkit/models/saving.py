@@ -47,6 +47,7 @@ def model_config(model) -> dict:
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "cnnkit_version": __version__,
         "name": model.name,
+        "trainable": model.trainable,
         "input_shape": list(model._input_shape),
         "layers": [layer_lib.serialize(layer) for layer in model.layers],
         "compile": None if model.loss is None else {
@@ -199,7 +200,7 @@ def model_from_config(data: dict, compile: bool = True):
     from .. import layers as layer_lib
     from .sequential import Sequential
 
-    model = Sequential(name=data["name"])
+    model = Sequential(name=data["name"], trainable=data.get("trainable", True))
     model._input_shape = tuple(data["input_shape"])
     for config in data["layers"]:
         model._layers.append(layer_lib.deserialize(config))
