@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cnnkit.data import load
-from cnnkit.keras import layers, models, utils
+from cnnkit.keras import callbacks, layers, models, utils
 from cnnkit.models import ModelFileError
 
 
@@ -66,3 +66,21 @@ def test_loading_a_real_hdf5_weights_file_says_cnnkit_cannot_read_it(trained, tm
     with pytest.raises(ModelFileError, match="HDF5") as info:
         model.load_weights(path)
     assert "get_weights" in info.value.hint
+
+
+@pytest.mark.parametrize(("name", "weights_only"), [
+    ("m-{epoch:02d}.h5", False), ("ckpt-{epoch:02d}-{loss:.3f}", False),
+    ("w-{epoch:02d}.h5", True)])
+def test_model_checkpoint_refuses_a_name_keras_3_refuses_before_training(tmp_path, name,
+                                                                          weights_only):
+    with pytest.raises(ModelFileError, match="cannot save"):
+        callbacks.ModelCheckpoint(str(tmp_path / name), save_weights_only=weights_only)
+
+
+def test_model_checkpoint_writes_keras_weight_files(trained, tmp_path):
+    model, train = trained
+    checkpoint = callbacks.ModelCheckpoint(str(tmp_path / "w-{epoch:02d}.weights.h5"),
+                                           monitor="loss", save_weights_only=True)
+    model.fit(train.images[:64], train.labels[:64], epochs=2, verbose=0,
+              callbacks=[checkpoint])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w-01.weights.h5", "w-02.weights.h5"]
