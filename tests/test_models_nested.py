@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cnnkit.data import load
+from cnnkit.errors import LayerError
 from cnnkit.keras import layers, models, utils
 
 
@@ -83,3 +84,20 @@ def test_a_trained_model_nested_in_a_new_one_keeps_its_weights(mini):
         probabilities = base(x).numpy()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)  # softmax kept
     np.testing.assert_array_equal(probabilities, base.predict(x, verbose=0))
+
+
+def test_calling_a_layer_on_arrays_and_tensors(mini):
+    flip = layers.RandomFlip("horizontal", seed=3)
+    images = mini.images[:32]
+    pixels = torch.from_numpy(images.astype(np.float32))
+    assert torch.equal(flip(images), pixels)  # inference by default, values as given
+    flipped = flip(images, training=True)
+    assert not torch.equal(flipped, pixels)
+    assert all(torch.equal(a, b) or torch.equal(a, b.flip(1))
+               for a, b in zip(flipped, pixels, strict=True))
+    dense = layers.Dense(3, activation="softmax")
+    out = dense(torch.ones(4, 5))
+    assert out.shape == (4, 3) and [w.shape for w in dense.get_weights()] == [(5, 3), (3,)]
+    np.testing.assert_allclose(out.sum(dim=1).numpy(), 1.0, rtol=1e-6)
+    with pytest.raises(LayerError, match=r"built for inputs of shape \(5,\)"):
+        dense(np.ones((4, 6)))

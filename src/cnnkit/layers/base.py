@@ -300,16 +300,18 @@ class Layer:
         """Load weights given in Keras order and layout (as Keras's ``get_weights``)."""
         self.set_keras_weights(self._require_module("set_weights()"), list(weights))
 
-    def __call__(self, inputs: Any, training: bool = False) -> torch.Tensor:
+    def __call__(self, inputs: Any, training: bool | None = None) -> torch.Tensor:
         """Apply the built layer to a batch (array or tensor, channels-last), as calling a
         Keras layer does: float32 values as given, ``training=True`` for training-mode
         behaviour (dropout, random augmentation). Returns a channels-last tensor."""
         x = batch_tensor(inputs)
-        module = self.built_module
-        if module is None:
-            module = self.module_for((*x.shape[2:], x.shape[1]) if x.dim() == 4
-                                     else tuple(x.shape[1:]))
-        return run_module(module, x, training, activations.get(self.activation))
+        shape = (*x.shape[2:], x.shape[1]) if x.dim() == 4 else tuple(x.shape[1:])
+        if self._built_shape not in (None, shape):
+            raise self.error(f"was built for inputs of shape {self._built_shape}, got {shape}",
+                             hint="call it on batches of the shape it was built for (the "
+                                  "batch axis first), or use a new layer", kind=LayerShapeError)
+        return run_module(self.module_for(shape), x, training,
+                          activations.get(self.activation))
 
     def weight_specs(self) -> list[Weight]:
         """This layer's weights in Keras order (empty for layers without weights)."""

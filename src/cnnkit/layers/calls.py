@@ -26,7 +26,7 @@ def batch_tensor(inputs) -> torch.Tensor:
     return x.permute(0, 3, 1, 2) if x.dim() == 4 else x
 
 
-def run_module(module: nn.Module, x: torch.Tensor, training: bool,
+def run_module(module: nn.Module, x: torch.Tensor, training: bool | None,
                finish: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """``finish(module(x))`` in training mode or not, for this call only; channels-last."""
     was_training = module.training

@@ -377,7 +377,7 @@ class Sequential(_ModelLayer):
         """Predictions for one batch (same as ``predict``)."""
         return self.predict(x, batch_size=len(as_images(x)) or 1)
 
-    def __call__(self, inputs, training: bool = False, mask=None) -> torch.Tensor:
+    def __call__(self, inputs, training: bool | None = None, mask=None) -> torch.Tensor:
         """The model's output for a batch, as calling a Keras model: a tensor (``.numpy()``
         gives the array; images come back ``(N, H, W, C)``), in inference mode unless
         ``training=True`` (dropout and random augmentation then act). uint8 images are
