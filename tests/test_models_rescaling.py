@@ -85,3 +85,30 @@ def test_without_rescaling_uint8_input_is_still_scaled_to_unit_range(mini):
                                layers.Flatten(), layers.Dense(10, activation="softmax")])
     seen = _first_conv_inputs(model, mini.images[:16])
     assert float(seen.max()) == 1.0
+
+
+@pytest.mark.parametrize(("front", "value_range"), [("- Rescaling: {scale: 0.00392156862745098}\n",
+                                                     (0.0, 255.0)), ("", (0.0, 1.0))])
+def test_the_command_line_augments_in_the_models_pixel_range(tmp_path, monkeypatch, front,
+                                                            value_range):
+    from cnnkit.cli import main
+    from cnnkit.train import augment
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(front + "- Conv2D: {filters: 4, kernel_size: 3, activation: relu}\n"
+                    "- Flatten\n- Dense: {units: auto, activation: softmax}\n")
+    seen = []
+    parse = augment.parse_augment
+    monkeypatch.setattr(augment, "parse_augment",
+                        lambda spec, shape, value_range=(0.0, 1.0): seen.append(value_range)
+                        or parse(spec, shape, value_range))
+    out = tmp_path / "run"
+    assert main(["train", "--data", "fashion-mnist-mini", "--model", str(spec), "--epochs", "1",
+                 "--fraction", "0.05", "--augment", "brightness", "--out", str(out),
+                 "--quiet"]) == 0
+    assert seen == [value_range]
+    model = models.load_model(out / "model" / "last")
+    pixels = load("fashion-mnist-mini", split="test", progress=False).images[:8]
+    np.testing.assert_array_equal(model.predict(pixels, verbose=0),
+                                  model.predict(pixels.astype(np.float32) * (
+                                      1.0 if front else 1.0 / 255), verbose=0))
