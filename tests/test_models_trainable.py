@@ -117,3 +117,12 @@ def test_a_saved_frozen_model_loads_frozen(mini, tmp_path):
     model.trainable = False
     model.save(tmp_path / "all_frozen.keras")
     assert not models.load_model(tmp_path / "all_frozen.keras").trainable
+
+
+def test_a_model_built_by_its_first_fit_does_not_warn(mini):
+    utils.set_random_seed(5)
+    model = models.Sequential([layers.Flatten(), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(mini.images[:32], mini.labels[:32], verbose=0)

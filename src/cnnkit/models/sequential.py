@@ -167,7 +167,8 @@ class Sequential(_ModelLayer):
         self._applied_trainable = self.trainable_flags(self.trainable)
 
     def _warn_if_trainable_changed(self) -> None:
-        if self._applied_trainable != self.trainable_flags(self.trainable):
+        applied = self._applied_trainable
+        if applied is not None and applied != self.trainable_flags(self.trainable):
             warnings.warn(f"model {self.name!r}: a layer's trainable flag changed after "
                           "compile(); as in Keras 3 it takes effect when you call compile() "
                           "again, so this fit() still trains the weights as compiled",
