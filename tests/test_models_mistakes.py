@@ -99,3 +99,12 @@ def test_wrong_channels_and_wrong_size(mini):
     with pytest.raises(ShapeError, match=r"\(20, 20, 1\)") as info:
         model.predict(mini.images[:8, :20, :20])
     assert "image_size=(28, 28)" in info.value.hint
+
+
+def test_binary_labels_outside_zero_one_say_to_use_a_softmax(mini):
+    model = _compiled(layers.Flatten(), layers.Dense(1, activation="sigmoid"),
+                      loss="binary_crossentropy")
+    with pytest.raises(ShapeError, match=r"labels from 0 to 9") as info:
+        model.fit(mini.images[:64], mini.labels[:64], verbose=0)
+    assert "sparse_categorical_crossentropy" in info.value.hint
+    model.fit(mini.images[:64], (mini.labels[:64] == 0).astype(np.float32), verbose=0)

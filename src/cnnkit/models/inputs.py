@@ -123,6 +123,12 @@ def as_targets(y, loss: Loss, units: int, n: int, what: str = "y") -> np.ndarray
             raise ShapeError(f"binary_crossentropy needs a model with 1 output unit, not "
                              f"{units}", hint="end the model with Dense(1, activation='sigmoid') "
                              "or use sparse_categorical_crossentropy")
+        if n and (y.min() < 0 or y.max() > 1):
+            raise ShapeError(f"{what} has labels from {y.min():g} to {y.max():g}, but "
+                             "binary_crossentropy needs labels 0 or 1 (or probabilities)",
+                             hint=f"for {int(y.max()) + 1} classes use loss="
+                                  "'sparse_categorical_crossentropy' with Dense("
+                                  f"{int(y.max()) + 1}, activation='softmax')")
         return y.astype(np.float32).reshape(n, 1)
     index_labels = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
     if loss.sparse_labels and not index_labels:
