@@ -5,10 +5,15 @@ network is the outer network's module for that layer (the same torch modules, so
 weights are shared), ``summary()`` shows it as one row, its config nests the layers' configs
 and ``trainable`` set on it reaches every layer inside, as Keras 3's setter does. A nested
 model computes its declared output (a softmax is not fused into a loss there).
+
+Freezing follows Keras 3: the flags are read whenever asked (``summary()``), but reach the
+torch modules (``requires_grad``, batch norm's inference mode) only when the model is built
+or compiled; a ``fit()`` after a change without ``compile()`` warns.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from torch import nn
@@ -22,6 +27,7 @@ class _ModelLayer(layer_lib.Layer):
     (the built network, or None), ``build(shape)`` and ``_set_fusion()``."""
 
     _nested = False  # True once the model is a layer of another model
+    _applied_trainable: list[bool] | None = None  # the flags of the last compile or build
 
     @property
     def trainable(self) -> bool:
@@ -68,6 +74,20 @@ class _ModelLayer(layer_lib.Layer):
         """Whether each leaf layer trains, given the model's own and its models' flags."""
         return [flag for layer in self._layers
                 for flag in layer.trainable_flags(trainable and layer.trainable)]
+
+    def _apply_trainable(self) -> None:
+        """Make the layers' ``trainable`` flags the modules' (at build and compile, as
+        Keras 3 takes them at compile)."""
+        self.freeze_module(self.net, self.trainable)
+        self._applied_trainable = self.trainable_flags(self.trainable)
+
+    def _warn_if_trainable_changed(self) -> None:
+        applied = self._applied_trainable
+        if applied is not None and applied != self.trainable_flags(self.trainable):
+            warnings.warn(f"model {self.name!r}: a layer's trainable flag changed after "
+                          "compile(); as in Keras 3 it takes effect when you call compile() "
+                          "again, so this fit() still trains the weights as compiled",
+                          UserWarning, stacklevel=3)
 
     def freeze_module(self, module: nn.Module, trainable: bool) -> None:
         """Apply each layer's flag (and the model's, ``trainable``) to its module."""

@@ -3,8 +3,6 @@ over a PyTorch network trained by cnnkit's single training loop."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import torch
 
@@ -62,7 +60,6 @@ class Sequential(_ModelLayer):
         self.history: History | None = None
         self.jit_compile: bool | str = "auto"
         self._inference: Inference | None = None
-        self._applied_trainable: list[bool] | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -159,20 +156,6 @@ class Sequential(_ModelLayer):
     def _fuses_output(self) -> bool:
         return bool(self.loss is not None and self._layers and not self._nested
                     and self.loss.fuses(self._layers[-1].activation))
-
-    def _apply_trainable(self) -> None:
-        """Make the layers' ``trainable`` flags the modules' (at build and compile, as
-        Keras 3 takes them at compile)."""
-        self.freeze_module(self.net, self.trainable)
-        self._applied_trainable = self.trainable_flags(self.trainable)
-
-    def _warn_if_trainable_changed(self) -> None:
-        applied = self._applied_trainable
-        if applied is not None and applied != self.trainable_flags(self.trainable):
-            warnings.warn(f"model {self.name!r}: a layer's trainable flag changed after "
-                          "compile(); as in Keras 3 it takes effect when you call compile() "
-                          "again, so this fit() still trains the weights as compiled",
-                          UserWarning, stacklevel=3)
 
     def _require_built(self) -> None:
         if self.net is None:
