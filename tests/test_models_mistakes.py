@@ -108,3 +108,36 @@ def test_binary_labels_outside_zero_one_say_to_use_a_softmax(mini):
         model.fit(mini.images[:64], mini.labels[:64], verbose=0)
     assert "sparse_categorical_crossentropy" in info.value.hint
     model.fit(mini.images[:64], (mini.labels[:64] == 0).astype(np.float32), verbose=0)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda m, d: m.fit(d.images[:32], d.labels[:32], batch_size=0, verbose=0), "batch_size"),
+    (lambda m, d: m.fit(d.images[:32], d.labels[:32], batch_size=2.5, verbose=0),
+     "batch_size"),
+    (lambda m, d: m.fit(d.images[:32], d.labels[:32], epochs="2", verbose=0), "epochs"),
+    (lambda m, d: m.evaluate(d.images[:32], d.labels[:32], batch_size=-1, verbose=0),
+     "batch_size"),
+    (lambda m, d: m.predict(d.images[:32], batch_size=-1), "batch_size"),
+    (lambda m, d: m.fit(d.images[:32], d.labels[:32], validation_data=(d.images[:8],),
+                        verbose=0), "validation_data"),
+    (lambda m, d: m.predict("photo.png"), "file name"),
+])
+def test_impossible_arguments_are_named(mini, call, message):
+    model = _compiled(layers.Flatten(), layers.Dense(10, activation="softmax"))
+    with pytest.raises(CnnkitError, match=message) as info:
+        call(model, mini)
+    assert info.value.hint
+
+
+@pytest.mark.parametrize("how", ["validation_data", "validation_split"])
+def test_validation_sample_weights_weigh_the_validation_loss_as_in_keras(mini, how):
+    model = _compiled(layers.Flatten(), layers.Dense(10, activation="softmax"))
+    x, y = mini.images[:256], mini.labels[:256]
+    weights = np.linspace(0.1, 2.0, 256).astype(np.float32)
+    if how == "validation_data":
+        history = model.fit(x[:192], y[:192], sample_weight=weights[:192], verbose=0,
+                            validation_data=(x[192:], y[192:], weights[192:]))
+    else:
+        history = model.fit(x, y, sample_weight=weights, validation_split=0.25, verbose=0)
+    weighted = model.evaluate(x[192:], y[192:], sample_weight=weights[192:], verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(weighted[0], rel=1e-5)

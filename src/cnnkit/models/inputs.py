@@ -10,10 +10,12 @@ arrays get their channel axis added. Labels are checked against the model's outp
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..data.dataset import ImageDataset
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from ..train.losses import Loss
 
 
@@ -24,6 +26,11 @@ def as_images(x, what: str = "x") -> np.ndarray:
     if x is None:
         raise ShapeError(f"{what} is missing", hint="pass images as an (N, H, W, C) array "
                          "or a cnnkit.data.ImageDataset")
+    if isinstance(x, str | os.PathLike):
+        raise ShapeError(f"{what} is a file name ({x}); the model takes image arrays",
+                         hint="load the image first (keras.utils.load_img and img_to_array, "
+                              "then x[None]), or predict files with `cnnkit predict FILE` or "
+                              "cnnkit.predict.predict_files")
     if hasattr(x, "numpy") and not isinstance(x, np.ndarray):  # a torch tensor
         x = x.detach().cpu().numpy()
     try:
@@ -57,6 +64,31 @@ def takes_raw_pixels(layers) -> bool:
         if layer.weight_specs():
             return False
     return True
+
+
+def count_argument(value, what: str, default: int, minimum: int = 1) -> int:
+    """``value`` (``default`` when None) checked as an integer of at least ``minimum``, for
+    ``batch_size`` and ``epochs``: ``batch_size=0`` must not quietly mean 32."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ConfigError(f"{what} must be an integer of at least {minimum}, got {value!r}",
+                          hint=f"e.g. {what}={default}")
+    return int(value)
+
+
+def validation_parts(validation_data) -> tuple:
+    """``(x, y, sample_weight)`` from Keras's ``validation_data``: ``(x, y)``,
+    ``(x, y, sample_weight)`` or an ImageDataset."""
+    if isinstance(validation_data, ImageDataset):
+        return validation_data, None, None
+    if isinstance(validation_data, tuple | list) and len(validation_data) in (2, 3):
+        return (*validation_data, None)[:3]
+    raise ShapeError("validation_data must be (x, y), (x, y, sample_weight) or an "
+                     f"ImageDataset, got {type(validation_data).__name__}"
+                     + (f" of length {len(validation_data)}"
+                        if isinstance(validation_data, tuple | list) else ""),
+                     hint="e.g. validation_data=(x_val, y_val)")
 
 
 def check_input_shape(images: np.ndarray, expected: tuple[int, ...], what: str = "x") -> None:

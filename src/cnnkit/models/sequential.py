@@ -25,7 +25,9 @@ from .inputs import (
     as_targets,
     check_classifier_output,
     check_input_shape,
+    count_argument,
     takes_raw_pixels,
+    validation_parts,
 )
 from .model_layer import _ModelLayer
 from .network import Network
@@ -275,7 +277,8 @@ class Sequential(_ModelLayer):
             if not 0.0 < validation_split < 1.0:
                 raise ConfigError(f"validation_split must be in (0, 1), got {validation_split}")
             cut = int(n * (1.0 - validation_split))  # Keras holds out the last samples
-            validation_data = (images[cut:], np.asarray(y)[cut:])
+            held_weights = None if sample_weight is None else np.asarray(sample_weight)[cut:]
+            validation_data = (images[cut:], np.asarray(y)[cut:], held_weights)
             images, y = images[:cut], np.asarray(y)[:cut]
             if sample_weight is not None:
                 sample_weight = np.asarray(sample_weight)[:cut]
@@ -283,13 +286,13 @@ class Sequential(_ModelLayer):
         train = self._source(images, y, "x", weights)
         val = None
         if validation_data is not None:
-            if isinstance(validation_data, ImageDataset):
-                val = self._source(validation_data, None, "validation_data")
-            else:
-                val = self._source(validation_data[0], validation_data[1], "validation_data")
+            val_x, val_y, val_weights = validation_parts(validation_data)
+            val = self._source(val_x, val_y, "validation_data", None if val_weights is None
+                               else _sample_weights(None, None, val_weights, len(val_x)))
         if self.optimizer.torch_optimizer is None:
             self.optimizer.build(self.net.parameters())
-        batch_size = int(batch_size or 32)
+        batch_size = count_argument(batch_size, "batch_size", 32)
+        epochs = count_argument(epochs, "epochs", 1, minimum=0)
         verbose = resolve_verbose(verbose)
         trainer = Trainer(self, task, self.precision, **(trainer_options or {}))
         trainer.state.seed = int(torch.randint(0, 2**31 - 1, (1,)))
@@ -332,7 +335,8 @@ class Sequential(_ModelLayer):
         task = self._task()
         source = self._source(x, y, "x", None if sample_weight is None
                               else np.asarray(sample_weight, dtype=np.float32))
-        logs = evaluate(self.net, source, task, int(batch_size or PREDICT_BATCH))
+        logs = evaluate(self.net, source, task,
+                        count_argument(batch_size, "batch_size", PREDICT_BATCH))
         if return_dict:
             return logs
         values = [logs["loss"], *(logs[m.name] for m in self.metrics)]
@@ -354,7 +358,8 @@ class Sequential(_ModelLayer):
         if self._inference is None or self._inference.net is not self.net:
             self._inference = Inference(self.net)
         result = self._inference.outputs(images, self.preprocess,
-                                         int(batch_size or PREDICT_BATCH), self.jit_compile)
+                                         count_argument(batch_size, "batch_size", PREDICT_BATCH),
+                                         self.jit_compile)
         return (result.permute(0, 2, 3, 1) if result.dim() == 4 else result).numpy()
 
     def predict_on_batch(self, x) -> np.ndarray:
