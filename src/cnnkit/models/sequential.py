@@ -48,7 +48,6 @@ class Sequential(_ModelLayer):
     def __init__(self, layers=None, trainable: bool = True, name: str | None = None):
         self.name = name or layer_lib.unique_name("sequential")
         self._trainable = bool(trainable)
-        self.keras_args: dict = {}
         self._layers: list = []
         self._input_shape: tuple[int, ...] | None = None
         self.net: Network | None = None
