@@ -70,7 +70,7 @@ def test_cifar10_from_the_jpeg_tree_is_mixed(shared_data, monkeypatch):
 def assert_mixed_like_keras(x: np.ndarray, y: np.ndarray, validation_split: float) -> None:
     """``fit(x, y, validation_split=...)`` holds out every class, each 8-12 % of the held-out
     images, and the first 300 images are not one class."""
-    (_, y_kept, _), (_, y_held) = split_last(x, y, None, validation_split)
+    (_, y_kept, _), (_, y_held, _) = split_last(x, y, None, validation_split)
     assert len(y_held) == len(y) - int(len(y) * (1 - validation_split))
     shares = np.bincount(y_held, minlength=10) / len(y_held)
     assert shares.min() >= 0.08 and shares.max() <= 0.12, shares

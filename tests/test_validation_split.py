@@ -32,7 +32,7 @@ def tiny_model() -> Sequential:
 def test_split_last_keeps_the_first_floor_share_for_training():
     x, y, _ = fashion_arrays(103)
     weights = np.arange(103, dtype=np.float32)
-    (x_train, y_train, w_train), (x_val, y_val) = split_last(x, y, weights, 0.1)
+    (x_train, y_train, w_train), (x_val, y_val, w_val) = split_last(x, y, weights, 0.1)
     assert len(x_train) == int(103 * 0.9) == 92 and len(x_val) == 11
     np.testing.assert_array_equal(x_val, x[92:])
     np.testing.assert_array_equal(y_val, y[92:])

@@ -4,6 +4,11 @@ A cnnkit layer is a description, as in Keras: its constructor takes Keras's argu
 ``compute_output_shape`` infers shapes (channels-last, without the batch dimension) and
 ``build_module`` makes the torch module that computes it for one input shape. Modules
 take NCHW image batches (channels_last memory format) or ``(N, F)`` feature batches.
+
+As in Keras, a layer is built once: :meth:`Layer.module_for` keeps the module, so a layer
+used in two models shares its weights, and a trained model nested in a new one keeps
+them. ``trainable`` may change at any time; a model applies it to the modules when it is
+compiled (:meth:`Layer.freeze_module`), as Keras 3 does.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 from torch import nn
 
 from cnnkit import activations, initializers
 from cnnkit.errors import LayerError, LayerShapeError
+from cnnkit.layers.calls import batch_tensor, run_module
 from cnnkit.layers.padding import PADDING_MODES, effective_kernel, output_length
 from cnnkit.layers.weights import Weight
 from cnnkit.naming import did_you_mean
@@ -81,6 +88,11 @@ class Layer:
 
     keras_name: ClassVar[str] = "Layer"
     activation: str | None = None
+    # True for layers that scale raw pixel values themselves (Rescaling): a model that
+    # meets one before any weights gets uint8 images as raw floats, as in Keras.
+    rescales_input: ClassVar[bool] = False
+    _module: nn.Module | None = None  # the module built last, for _built_shape
+    _built_shape: tuple[int, ...] | None = None
 
     def __init_subclass__(cls, keras_name: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -101,6 +113,21 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{self.keras_name} {self.name!r}>"
+
+    @property
+    def trainable(self) -> bool:
+        """Whether training may change this layer's weights. Setting it takes effect for
+        ``fit()`` at the model's next ``compile()``, as in Keras 3; ``summary()`` and
+        ``count_params`` splits show it at once."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+
+    def declared_input_shape(self) -> tuple[int, ...] | None:
+        """The input shape given to the constructor (``input_shape=``), if any."""
+        return self.input_shape
 
     # -- arguments -------------------------------------------------------------------
 
@@ -225,9 +252,80 @@ class Layer:
     def _make_module(self, shape: tuple[int, ...]) -> nn.Module:
         return nn.Identity()
 
+    def module_for(self, input_shape: Sequence[int]) -> nn.Module:
+        """This layer's module for ``input_shape``: the one built before for that shape (a
+        layer is built once, as in Keras, so its weights are shared by every model that
+        uses it), else a new one."""
+        shape = self._shape(input_shape, "input")
+        if self._module is None or self._built_shape != shape:
+            self._module = self.build_module(shape)
+            self._built_shape = shape
+        return self._module
+
+    @property
+    def built_module(self) -> nn.Module | None:
+        """The module built last (None before the layer is part of a built model)."""
+        return self._module
+
+    def _require_module(self, what: str) -> nn.Module:
+        module = self.built_module
+        if module is None:
+            raise self.error(f"{what}: the layer is not built yet",
+                             hint="add it to a model with a known input shape first (e.g. "
+                                  "after layers.Input((H, W, C))), or call model.build()")
+        return module
+
+    def trainable_flags(self, trainable: bool) -> list[bool]:
+        """Whether this layer trains (``trainable``: its own flag and its models')."""
+        return [trainable]
+
+    def freeze_module(self, module: nn.Module, trainable: bool) -> None:
+        """Let training change ``module``'s weights or not (``trainable``: this layer's
+        flag and its models'); a model calls it when compiled."""
+        module.requires_grad_(trainable)
+
+    def param_counts(self, module: nn.Module, trainable: bool) -> tuple[int, int]:
+        """``(trainable, non-trainable)`` weight counts of ``module`` when the layer and
+        its models are ``trainable``; statistics (BatchNorm's moving mean and variance)
+        never train."""
+        params = sum(p.numel() for p in module.parameters())
+        statistics = sum(b.numel() for name, b in module.named_buffers()
+                         if not name.endswith("num_batches_tracked"))
+        return (params, statistics) if trainable else (0, params + statistics)
+
+    def count_params(self) -> int:
+        """How many weights the layer has, trainable or not (Keras's ``count_params``)."""
+        return sum(self.param_counts(self._require_module("count_params()"), True))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays in Keras order and layout (``[]`` before building)."""
+        module = self.built_module
+        return [] if module is None else self.get_keras_weights(module)
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Load weights given in Keras order and layout (as Keras's ``get_weights``)."""
+        self.set_keras_weights(self._require_module("set_weights()"), list(weights))
+
+    def __call__(self, inputs: Any, training: bool | None = None) -> torch.Tensor:
+        """Apply the built layer to a batch (array or tensor, channels-last), as calling a
+        Keras layer does: float32 values as given, ``training=True`` for training-mode
+        behaviour (dropout, random augmentation). Returns a channels-last tensor."""
+        x = batch_tensor(inputs)
+        shape = (*x.shape[2:], x.shape[1]) if x.dim() == 4 else tuple(x.shape[1:])
+        if self._built_shape not in (None, shape):
+            raise self.error(f"was built for inputs of shape {self._built_shape}, got {shape}",
+                             hint="call it on batches of the shape it was built for (the "
+                                  "batch axis first), or use a new layer", kind=LayerShapeError)
+        return run_module(self.module_for(shape), x, training,
+                          activations.get(self.activation))
+
     def weight_specs(self) -> list[Weight]:
         """This layer's weights in Keras order (empty for layers without weights)."""
         return []
+
+    def leaf_layers(self) -> list[Layer]:
+        """The layers that compute this one, in order: itself (a model: its layers')."""
+        return [self]
 
     def set_keras_weights(self, module: nn.Module, weights: Sequence[np.ndarray]) -> None:
         """Load weights given in Keras order and layout into a module from :meth:`build_module`."""

@@ -166,7 +166,14 @@ class Rescale(nn.Module):
 
 
 class Rescaling(Layer):
-    """``x * scale + offset``, as ``keras.layers.Rescaling`` (e.g. ``scale=1/255``)."""
+    """``x * scale + offset``, as ``keras.layers.Rescaling`` (e.g. ``scale=1/255``).
+
+    A model with a Rescaling before its first weights gets uint8 images as raw pixel values
+    (0..255 as floats), exactly as in Keras: cnnkit's automatic scaling of uint8 input
+    stays out of its way (models/inputs.py, :func:`takes_raw_pixels`).
+    """
+
+    rescales_input = True
 
     def __init__(self, scale: float, offset: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -10,20 +10,23 @@ from cnnkit.layers.base import Layer
 from cnnkit.layers.weights import Weight
 
 
-class _InferenceMode:
-    """Mixin: the module stays in eval mode, normalising with the moving statistics."""
+class _Freezable:
+    """Mixin: with ``inference_only`` set (a frozen layer), the module stays in eval mode,
+    normalising with the moving statistics and leaving them unchanged."""
+
+    inference_only = False
 
     def train(self, mode: bool = True) -> nn.Module:
-        """Ignore ``mode``: a frozen batch norm never switches to batch statistics."""
-        return super().train(False)
+        """Training mode only when asked for and not frozen."""
+        return super().train(mode and not self.inference_only)
 
 
-class FrozenBatchNorm1d(_InferenceMode, nn.BatchNorm1d):
-    """``nn.BatchNorm1d`` that always runs in inference mode."""
+class BatchNorm1d(_Freezable, nn.BatchNorm1d):
+    """``nn.BatchNorm1d`` that a frozen layer keeps in inference mode."""
 
 
-class FrozenBatchNorm2d(_InferenceMode, nn.BatchNorm2d):
-    """``nn.BatchNorm2d`` that always runs in inference mode."""
+class BatchNorm2d(_Freezable, nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` that a frozen layer keeps in inference mode."""
 
 
 class BatchNormalization(Layer):
@@ -32,8 +35,9 @@ class BatchNormalization(Layer):
     Builds ``nn.BatchNorm2d`` for images and ``nn.BatchNorm1d`` for feature vectors. Keras's
     ``momentum`` weighs the old moving average, torch's the new batch, so torch momentum is
     ``1 - momentum``. gamma and beta are trainable parameters; the moving mean and variance
-    are buffers, counted as non-trainable as in Keras. As in Keras, a layer built with
-    ``trainable=False`` runs in inference mode, also while the model trains.
+    are buffers, counted as non-trainable as in Keras. As in Keras 3, a layer with
+    ``trainable=False`` (given to the constructor, or set and then compiled) runs in
+    inference mode, also while the model trains.
     """
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
@@ -67,17 +71,21 @@ class BatchNormalization(Layer):
         return shape
 
     def _make_module(self, shape: tuple[int, ...]) -> nn.Module:
-        if self.trainable:
-            norm_class = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
-        else:
-            norm_class = FrozenBatchNorm2d if len(shape) == 3 else FrozenBatchNorm1d
+        norm_class = BatchNorm2d if len(shape) == 3 else BatchNorm1d
         norm = norm_class(shape[-1], eps=self.epsilon, momentum=1.0 - self.momentum,
                           affine=self.scale or self.center)
+        norm.inference_only = not self.trainable
         if not self.scale:
             norm.weight = None
         if not self.center:
             norm.bias = None
         return norm
+
+    def freeze_module(self, module: nn.Module, trainable: bool) -> None:
+        """Also switch the module to inference mode when frozen, as Keras 3 does."""
+        super().freeze_module(module, trainable)
+        module.inference_only = not trainable
+        module.train(module.training)
 
     def weight_specs(self) -> list[Weight]:
         """gamma (if scale), beta (if center), moving_mean, moving_variance."""

@@ -1,16 +1,21 @@
 """Check and normalise what users pass to ``fit``/``evaluate``/``predict``.
 
 Images become ``(N, H, W, C)`` arrays: uint8 stays uint8 (scaled on the fly per batch),
-other dtypes become float32 and are used as given, as in Keras. ``(N, H, W)`` grayscale
+other dtypes become float32 and are used as given, as in Keras. uint8 images are scaled to
+[0, 1] only for a model that would otherwise learn from raw pixels: one that rescales them
+itself (``Rescaling`` before its first weights), or has no weights, gets the raw values,
+as in Keras (:func:`takes_raw_pixels`). ``(N, H, W)`` grayscale
 arrays get their channel axis added. Labels are checked against the model's output.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..data.dataset import ImageDataset
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from ..train.losses import Loss
 
 
@@ -21,9 +26,19 @@ def as_images(x, what: str = "x") -> np.ndarray:
     if x is None:
         raise ShapeError(f"{what} is missing", hint="pass images as an (N, H, W, C) array "
                          "or a cnnkit.data.ImageDataset")
+    if isinstance(x, str | os.PathLike):
+        raise ShapeError(f"{what} is a file name ({x}); the model takes image arrays",
+                         hint="load the image first (keras.utils.load_img and img_to_array, "
+                              "then x[None]), or predict files with `cnnkit predict FILE` or "
+                              "cnnkit.predict.predict_files")
     if hasattr(x, "numpy") and not isinstance(x, np.ndarray):  # a torch tensor
         x = x.detach().cpu().numpy()
-    x = np.asarray(x)
+    try:
+        x = np.asarray(x)
+    except ValueError as exc:  # a list of arrays of different shapes
+        raise ShapeError(f"{what} holds images of different shapes ({exc})",
+                         hint="resize them to one size first, or load the folder with "
+                              "cnnkit.data.load(path, image_size=(H, W))") from None
     if x.ndim == 3:
         x = x[..., None]  # grayscale (N, H, W): add the channel axis, as np.expand_dims(x, -1)
     if x.ndim != 4:
@@ -38,11 +53,55 @@ def as_images(x, what: str = "x") -> np.ndarray:
     return x.astype(np.float32, copy=False)
 
 
+def takes_raw_pixels(layers) -> bool:
+    """True when uint8 images must reach ``layers`` as raw pixel values (0..255 floats), as
+    Keras gives them: a layer that rescales its input (``Rescaling``) comes before any layer
+    with weights, or no layer has weights (an augmentation block). Otherwise cnnkit's
+    convenience applies: uint8 images are scaled to [0, 1]."""
+    for layer in (leaf for outer in layers for leaf in outer.leaf_layers()):
+        if layer.rescales_input:
+            return True
+        if layer.weight_specs():
+            return False
+    return True
+
+
+def count_argument(value, what: str, default: int, minimum: int = 1) -> int:
+    """``value`` (``default`` when None) checked as an integer of at least ``minimum``, for
+    ``batch_size`` and ``epochs``: ``batch_size=0`` must not quietly mean 32."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ConfigError(f"{what} must be an integer of at least {minimum}, got {value!r}",
+                          hint=f"e.g. {what}={default}")
+    return int(value)
+
+
+def validation_parts(validation_data) -> tuple:
+    """``(x, y, sample_weight)`` from Keras's ``validation_data``: ``(x, y)``,
+    ``(x, y, sample_weight)`` or an ImageDataset."""
+    if isinstance(validation_data, ImageDataset):
+        return validation_data, None, None
+    if isinstance(validation_data, tuple | list) and len(validation_data) in (2, 3):
+        return (*validation_data, None)[:3]
+    raise ShapeError("validation_data must be (x, y), (x, y, sample_weight) or an "
+                     f"ImageDataset, got {type(validation_data).__name__}"
+                     + (f" of length {len(validation_data)}"
+                        if isinstance(validation_data, tuple | list) else ""),
+                     hint="e.g. validation_data=(x_val, y_val)")
+
+
 def check_input_shape(images: np.ndarray, expected: tuple[int, ...], what: str = "x") -> None:
     """Raise a ShapeError that says what to do when images don't fit the model."""
     got = tuple(images.shape[1:])
     if got == tuple(expected):
         return
+    if images.ndim == len(expected) + 1 and tuple(images.shape[:len(expected)]) == expected \
+            and images.shape[-1] == 1:  # one image (H, W, C), read as H grayscale images
+        raise ShapeError(f"{what} has shape {images.shape[:-1]}: one image of the model's "
+                         f"input shape {tuple(expected)}, without the batch axis",
+                         hint="add the batch axis: x[None] (or np.expand_dims(x, 0)) for "
+                              "one image, np.stack(images) for several")
     hint = "resize the images to the model's input size"
     if got[:2] == tuple(expected[:2]) and got[2] != expected[2]:
         hint = (f"the model expects {expected[2]} channel(s) but the images have {got[2]}; "
@@ -55,12 +114,39 @@ def check_input_shape(images: np.ndarray, expected: tuple[int, ...], what: str =
                      hint=hint)
 
 
+def check_classifier_output(layers, shapes, input_shape, labels) -> None:
+    """Raise a ShapeError naming the layer to fix when a classifier's output is not one
+    vector per image: in Keras, ``Dense`` on images acts on each pixel, the output stays an
+    image and only the loss fails, with a shape mismatch."""
+    output = tuple(shapes[-1])
+    if len(output) == 1:
+        return
+    inputs = [tuple(input_shape), *map(tuple, shapes[:-1])]
+    dense = next((layer for layer, shape in zip(layers, inputs, strict=True)
+                  if layer.keras_name == "Dense" and len(shape) == 3), None)
+    if dense is not None:
+        hint = (f"add Flatten() or GlobalAveragePooling2D() before Dense {dense.name!r}: "
+                "Dense on images acts on each pixel's channels, so its output stays an image")
+    else:
+        hint = ("end the model with Flatten() (or GlobalAveragePooling2D()) and "
+                "Dense(number of classes, activation='softmax')")
+    raise ShapeError(f"the model's output has shape {(None, *output)} but the labels are "
+                     f"{(None, *np.shape(labels)[1:])}: a classifier must output one vector "
+                     "per image",
+                     hint=hint)
+
+
 def as_targets(y, loss: Loss, units: int, n: int, what: str = "y") -> np.ndarray:
     """Labels as the loss wants them, checked against ``units`` outputs and ``n`` images."""
     if y is None:
         raise ShapeError(f"{what} (the labels) is missing",
                          hint="pass labels, or pass a cnnkit.data.ImageDataset as x")
     y = np.asarray(y)
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise ShapeError(f"{what} holds {y.dtype} values; labels must be class indices "
+                         "(0, 1, ...) or one-hot rows",
+                         hint="map class names to indices, e.g. names, y = np.unique(y, "
+                              "return_inverse=True)")
     if len(y) != n:
         raise ShapeError(f"x has {n} images but {what} has {len(y)} labels",
                          hint="give exactly one label per image")
@@ -69,6 +155,12 @@ def as_targets(y, loss: Loss, units: int, n: int, what: str = "y") -> np.ndarray
             raise ShapeError(f"binary_crossentropy needs a model with 1 output unit, not "
                              f"{units}", hint="end the model with Dense(1, activation='sigmoid') "
                              "or use sparse_categorical_crossentropy")
+        if n and (y.min() < 0 or y.max() > 1):
+            raise ShapeError(f"{what} has labels from {y.min():g} to {y.max():g}, but "
+                             "binary_crossentropy needs labels 0 or 1 (or probabilities)",
+                             hint=f"for {int(y.max()) + 1} classes use loss="
+                                  "'sparse_categorical_crossentropy' with Dense("
+                                  f"{int(y.max()) + 1}, activation='softmax')")
         return y.astype(np.float32).reshape(n, 1)
     index_labels = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
     if loss.sparse_labels and not index_labels:

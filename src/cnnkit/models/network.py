@@ -47,7 +47,7 @@ class Network(nn.Module):
         self.shapes: list[tuple[int, ...]] = []
         shape = tuple(input_shape)
         for index, layer in enumerate(layers):
-            module = layer.build_module(shape)
+            module = layer.module_for(shape)
             shape = tuple(layer.compute_output_shape(shape))
             self.ops[layer.name] = module
             last = index == len(layers) - 1

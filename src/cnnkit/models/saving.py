@@ -1,9 +1,12 @@
 """Model files that are safe to open: JSON for the architecture, safetensors for weights.
 
 A saved model is a folder holding ``model.json`` and ``weights.safetensors``, or the same
-two files in one zip archive when the path ends in ``.keras`` or ``.cnnkit``. Nothing is
-pickled, so a model file from someone else cannot run code. Every write goes to a temporary
-name first and is renamed into place, so a crash never leaves a half-written model.
+two files in one zip archive when the path ends in ``.keras`` or ``.cnnkit``. Other suffixes
+are refused, as Keras 3 refuses them: ``.h5`` would be Keras's legacy HDF5, which cnnkit
+cannot write. Weights alone go to ``NAME.weights.h5`` (the name Keras 3 requires; the file
+holds safetensors) or ``NAME.safetensors``. Nothing is pickled, so a model file from
+someone else cannot run code. Every write goes to a temporary name first and is renamed
+into place, so a crash never leaves a half-written model.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from ..train.batches import Preprocess
 FORMAT = "cnnkit-model"
 FORMAT_VERSION = 1
 ARCHIVE_SUFFIXES = (".keras", ".cnnkit")
+HDF5_SUFFIXES = (".h5", ".hdf5")
+WEIGHT_SUFFIXES = (".weights.h5", ".safetensors")
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 class ModelFileError(CnnkitError):
@@ -41,6 +47,7 @@ def model_config(model) -> dict:
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "cnnkit_version": __version__,
         "name": model.name,
+        "trainable": model.trainable,
         "input_shape": list(model._input_shape),
         "layers": [layer_lib.serialize(layer) for layer in model.layers],
         "compile": None if model.loss is None else {
@@ -104,10 +111,36 @@ def _write_atomically(path: Path, write) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_model_path(path: Path) -> None:
+    """Refuse a model path whose suffix is neither an archive's nor empty (a folder)."""
+    suffix = path.suffix.lower()
+    if suffix in HDF5_SUFFIXES:
+        raise ModelFileError(f"cannot save the model as {path}: {suffix} is Keras's legacy "
+                             "HDF5 format, which cnnkit does not write",
+                             hint=f"save as {path.stem}.keras (Keras 3's format, read back by "
+                                  "load_model), or under a name without a suffix for a folder")
+    if suffix and suffix not in ARCHIVE_SUFFIXES:
+        raise ModelFileError(f"cannot save the model as {path}: unknown suffix {suffix!r}",
+                             hint=f"use {path.stem}.keras (one file, as in Keras 3) or "
+                                  f"{path.stem}.cnnkit, or a name without a suffix for a folder")
+
+
+def check_weights_path(path: Path) -> None:
+    """Refuse a weights file name Keras 3 would refuse (it must end in ``.weights.h5``);
+    ``.safetensors`` is cnnkit's own name for the same file."""
+    if not path.name.lower().endswith(WEIGHT_SUFFIXES):
+        raise ModelFileError(f"cannot save weights as {path}: the file name must end in "
+                             ".weights.h5 (as Keras 3 requires) or .safetensors",
+                             hint=f"e.g. save_weights('{path.stem}.weights.h5') (cnnkit writes "
+                                  "safetensors inside); to save the whole model use "
+                                  f"model.save('{path.stem}.keras')")
+
+
 def save_model(model, path) -> None:
     """Write ``model`` to ``path`` (a folder, or one zip file for .keras/.cnnkit)."""
-    model._require_built()
     path = Path(path)
+    check_model_path(path)
+    model._require_built()
     config = json.dumps(model_config(model), indent=1).encode()
     weights = _weights_bytes(model)
 
@@ -167,7 +200,7 @@ def model_from_config(data: dict, compile: bool = True):
     from .. import layers as layer_lib
     from .sequential import Sequential
 
-    model = Sequential(name=data["name"])
+    model = Sequential(name=data["name"], trainable=data.get("trainable", True))
     model._input_shape = tuple(data["input_shape"])
     for config in data["layers"]:
         model._layers.append(layer_lib.deserialize(config))
@@ -208,10 +241,30 @@ def _load_state(model, state: dict[str, torch.Tensor], path: Path) -> None:
 
 
 def save_weights(model, path) -> None:
-    """Write only the weights as a safetensors file."""
+    """Write only the weights as a safetensors file named ``*.weights.h5`` or
+    ``*.safetensors``."""
+    path = Path(path)
+    check_weights_path(path)
     model._require_built()
     data = _weights_bytes(model)
-    _write_atomically(Path(path), lambda target: target.write_bytes(data))
+    _write_atomically(path, lambda target: target.write_bytes(data))
+
+
+def _weights_state(data: bytes, path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors blob; a ModelFileError for HDF5 or anything else."""
+    if data.startswith(HDF5_SIGNATURE):
+        raise ModelFileError(f"{path} is an HDF5 file (Keras's own weights format); cnnkit "
+                             "stores weights as safetensors and cannot read HDF5",
+                             hint="in Keras, save the arrays: np.savez('w.npz', "
+                                  "*model.get_weights()); in cnnkit, load them in the same "
+                                  "order and layout: model.set_weights(list(np.load('w.npz')"
+                                  ".values()))")
+    try:
+        return load_safetensors_bytes(data)
+    except Exception as exc:  # safetensors raises its own error type for any damage
+        raise ModelFileError(f"{path} is not a cnnkit weights file ({exc})",
+                             hint="give a file written by save_weights() or a saved model"
+                             ) from exc
 
 
 def load_weights(model, path) -> None:
@@ -225,8 +278,9 @@ def load_weights(model, path) -> None:
         except OSError as exc:
             raise ModelFileError(f"cannot read weights {path}: {exc.strerror}") from exc
     model._require_built()
-    _load_state(model, _rename_by_order(model, load_safetensors_bytes(data), data), path)
+    _load_state(model, _rename_by_order(model, _weights_state(data, path), data), path)
 
 
-__all__ = ["ModelFileError", "load_model", "load_weights", "model_config",
+__all__ = ["ModelFileError", "check_model_path", "check_weights_path", "load_model",
+           "load_weights", "model_config",
            "model_from_config", "save_model", "save_weights"]

@@ -131,6 +131,8 @@ class BatchGradients:
             result.loss += float(loss.detach()) * fraction
             if not np.isfinite(result.loss):
                 break
-            result.add(torch.autograd.grad(loss * fraction, self.params, allow_unused=True))
+            if self.params:  # a fully frozen model trains nothing, as in Keras
+                result.add(torch.autograd.grad(loss * fraction, self.params,
+                                               allow_unused=True))
             result.scored.append((output.detach(), ys))
         return result

@@ -29,6 +29,13 @@ class Preprocess:
         """JSON-ready form, saved with the model."""
         return {"scale": self.scale, "offset": self.offset}
 
+    def value_range(self) -> tuple[float, float]:
+        """The range uint8 pixels 0..255 are mapped to."""
+        return self.offset, 255.0 * self.scale + self.offset
+
+
+RAW_PIXELS = Preprocess(scale=1.0, offset=0.0)  # uint8 pixels as floats 0..255, as Keras
+
 
 def to_tensor(images: np.ndarray, preprocess: Preprocess) -> torch.Tensor:
     """A float32 NCHW (channels_last) tensor from an ``(N, H, W, C)`` batch."""

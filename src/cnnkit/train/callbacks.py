@@ -224,8 +224,11 @@ class ReduceLROnPlateau(_Monitor):
 class ModelCheckpoint(_Monitor):
     """Save the model after each epoch (or only when ``monitor`` improves).
 
-    ``filepath`` may hold Keras format fields, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}"``.
-    Files are written to a temporary name and renamed, so a crash never leaves half a file.
+    ``filepath`` may hold Keras format fields, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.keras"``.
+    As in Keras 3 it must end in ``.keras`` (or ``.weights.h5`` with ``save_weights_only``;
+    cnnkit also takes ``.cnnkit``, ``.safetensors`` and, for a model folder, no suffix),
+    checked here rather than after the first epoch. Files are written to a temporary name
+    and renamed, so a crash never leaves half a file.
     """
 
     def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0,
@@ -235,6 +238,9 @@ class ModelCheckpoint(_Monitor):
         if save_freq != "epoch":
             raise ConfigError("ModelCheckpoint supports save_freq='epoch' only")
         self.filepath = os.fspath(filepath)
+        from ..models.saving import check_model_path, check_weights_path
+
+        (check_weights_path if save_weights_only else check_model_path)(Path(self.filepath))
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only

@@ -14,7 +14,12 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ConfigError
-from ..naming import did_you_mean
+from ..naming import (
+    did_you_mean,
+    parameter_names,
+    refuse_unsupported,
+    reject_unknown_keywords,
+)
 
 _ALIASES = {
     "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
@@ -90,24 +95,45 @@ class Loss:
                 "label_smoothing": self.label_smoothing}
 
 
-class SparseCategoricalCrossentropy(Loss):
-    """``keras.losses.SparseCategoricalCrossentropy``."""
+def _keras_loss_arguments(loss: Loss, kwargs: dict, reduction: str, axis: int,
+                          ignore_class=None) -> None:
+    """Check the Keras arguments a loss class takes besides its maths: ``name`` and
+    ``dtype`` are accepted (cnnkit computes in float32 and logs the loss as ``loss``);
+    ``reduction``, ``axis`` and ``ignore_class`` must keep their defaults."""
+    where = f"{type(loss).__name__}()"
+    reject_unknown_keywords(where, kwargs, parameter_names(type(loss).__init__))
+    refuse_unsupported(where, reduction=(reduction, "sum_over_batch_size"), axis=(axis, -1),
+                       ignore_class=(ignore_class, None))
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, **_):
+
+class SparseCategoricalCrossentropy(Loss):
+    """``keras.losses.SparseCategoricalCrossentropy`` (``label_smoothing`` is a cnnkit
+    addition)."""
+
+    def __init__(self, from_logits: bool = False, ignore_class=None,
+                 reduction: str = "sum_over_batch_size", name: str | None = None,
+                 dtype=None, label_smoothing: float = 0.0, **kwargs):
+        _keras_loss_arguments(self, kwargs, reduction, -1, ignore_class)
         super().__init__("sparse_categorical_crossentropy", from_logits, label_smoothing)
 
 
 class CategoricalCrossentropy(Loss):
     """``keras.losses.CategoricalCrossentropy``."""
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, **_):
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str = "sum_over_batch_size", name: str | None = None,
+                 dtype=None, **kwargs):
+        _keras_loss_arguments(self, kwargs, reduction, axis)
         super().__init__("categorical_crossentropy", from_logits, label_smoothing)
 
 
 class BinaryCrossentropy(Loss):
     """``keras.losses.BinaryCrossentropy``."""
 
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, **_):
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str = "sum_over_batch_size", name: str | None = None,
+                 dtype=None, **kwargs):
+        _keras_loss_arguments(self, kwargs, reduction, axis)
         super().__init__("binary_crossentropy", from_logits, label_smoothing)
 
 

@@ -257,7 +257,8 @@ def _execute(directory: Path, config: RunConfig, log: RunLog, quiet: bool, data:
     if config.early_stopping:
         callbacks.append(EarlyStopping(patience=config.early_stopping,
                                        restore_best_weights=True))
-    options, extra_callbacks, class_weight = _trainer_options(config, data)
+    options, extra_callbacks, class_weight = _trainer_options(
+        config, data, model.preprocess.value_range())
     callbacks += extra_callbacks
     with catch_interrupt() as interrupt:
         recorder = RunRecorder(directory, config, log, interrupt)
@@ -289,8 +290,10 @@ def _fit_to_saved_model(name: str) -> dict:
             "classes": model.class_names}
 
 
-def _trainer_options(config: RunConfig, data: RunData) -> tuple[dict, list, dict | None]:
-    """Trainer plug-ins (augment, schedule, order), extra callbacks and class weights."""
+def _trainer_options(config: RunConfig, data: RunData, value_range: tuple[float, float]
+                     ) -> tuple[dict, list, dict | None]:
+    """Trainer plug-ins (augment, schedule, order), extra callbacks and class weights;
+    ``value_range`` is where the model's input pixels lie (augmentation keeps them there)."""
     from .augment import parse_augment
     from .balance import balanced_order, class_weights
     from .schedules import is_plateau, make_schedule, parse_schedule, plateau_callback
@@ -298,7 +301,7 @@ def _trainer_options(config: RunConfig, data: RunData) -> tuple[dict, list, dict
     options: dict = {"cores": config.threads}
     callbacks: list = []
     shape = data.train.image_shape
-    options["augment"] = parse_augment(config.augment, shape)
+    options["augment"] = parse_augment(config.augment, shape, value_range)
     steps = -(-len(data.train) // config.batch_size)
     name, schedule_options = parse_schedule(config.schedule)
     base_lr = config.lr or get_optimizer(config.optimizer).learning_rate

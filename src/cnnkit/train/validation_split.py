@@ -11,17 +11,18 @@ from ..errors import ConfigError
 
 
 def split_last(images: np.ndarray, y, sample_weight, fraction: float):
-    """``(images, y, sample_weight), (val_images, val_y)``: the first
+    """``(images, y, sample_weight), (val_images, val_y, val_sample_weight)``: the first
     ``floor(n * (1 - fraction))`` samples for training and the rest for validation, as
-    Keras 3 splits arrays (nothing is shuffled, so the order of the arrays decides which
-    images are held out)."""
+    Keras 3 splits arrays, sample weights included (nothing is shuffled, so the order of
+    the arrays decides which images are held out)."""
     if not 0.0 < fraction < 1.0:
         raise ConfigError(f"validation_split must be in (0, 1), got {fraction}",
                           hint="give the share of the arrays to hold out, e.g. 0.1")
     cut = int(len(images) * (1.0 - fraction))
     y = np.asarray(y)
-    weights = None if sample_weight is None else np.asarray(sample_weight)[:cut]
-    return (images[:cut], y[:cut], weights), (images[cut:], y[cut:])
+    weights = None if sample_weight is None else np.asarray(sample_weight)
+    return ((images[:cut], y[:cut], None if weights is None else weights[:cut]),
+            (images[cut:], y[cut:], None if weights is None else weights[cut:]))
 
 
 def class_counts(targets: np.ndarray, num_classes: int,
