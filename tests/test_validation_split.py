@@ -38,6 +38,7 @@ def test_split_last_keeps_the_first_floor_share_for_training():
     np.testing.assert_array_equal(y_val, y[92:])
     np.testing.assert_array_equal(y_train, y[:92])
     np.testing.assert_array_equal(w_train, weights[:92])
+    np.testing.assert_array_equal(w_val, weights[92:])  # val_loss is weighted, as in Keras
 
 
 def test_class_counts_read_indices_one_hot_rows_and_binary_columns():
