@@ -21,6 +21,15 @@ from cnnkit.models import network as network_module
 from real_batches import assert_repeats_and_matches_one_thread, real_batch
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Fixed initial weights: a pooling window whose two best outputs lie within float
+    rounding of each other routes its gradient by rounding, in any two implementations,
+    and some random initialisations make one on these real images (zero borders give
+    exact ties under 'same' padding)."""
+    torch.manual_seed(0)
+
+
 def conv_and_pool(filters=32, kernel=3, padding="valid", channels=1, use_bias=True,
                   pool=2, pool_padding="valid", strides=1, hw=(28, 28)):
     """A Keras-initialised convolution (bias drawn too, so it matters) and its pooling."""
@@ -272,10 +281,7 @@ def test_the_kernel_uses_torchs_openmp_runtime_not_a_second_one():
 @pytest.mark.parametrize("channels", [1, 3])
 def test_weight_gradient_is_as_close_to_float64_as_torchs(channels):
     # A batch of 64 sums 43,000 products per weight: a long chain of float additions
-    # would drift from the true sum further than oneDNN's blocked sums do. Seeded: a
-    # pooling window whose two best outputs lie within float rounding routes its gradient
-    # by rounding (in any two implementations), which some initialisations have.
-    torch.manual_seed(0)
+    # would drift from the true sum further than oneDNN's blocked sums do.
     conv, pool = conv_and_pool(channels=channels)
     x = real_batch(64, channels)
     grad_out = torch.linspace(-1, 1, 64 * 32 * 13 * 13).reshape(64, 32, 13, 13)

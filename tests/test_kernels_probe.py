@@ -1,0 +1,116 @@
+"""The kernel probe (kernels/probe.py): a layer runs on its kernel only where the kernel
+measured faster than torch's ops here, and the decision is remembered."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from cnnkit import data, zoo
+from cnnkit.kernels import build, conv_pool_relu, fused, probe, winograd
+from cnnkit.seeding import set_seed
+from cnnkit.train.batches import Preprocess, to_tensor
+
+SLOW_SECONDS = 0.05  # far above either way's time for one 32-image layer call
+
+
+@pytest.fixture
+def probing(tmp_path, monkeypatch):
+    """The kernels left to the probe, with an empty decision cache."""
+    monkeypatch.setenv("CNNKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(build.KERNELS_ENV)
+    monkeypatch.setattr(probe, "_decisions", {})
+    probe.new_decisions()  # forget what earlier tests decided
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    dataset = data.load("fashion-mnist-mini")
+    return dataset.images[:96], dataset.labels[:96]
+
+
+def counted_and_slowed(monkeypatch, module, name: str, calls: list, delay: float):
+    """Replace ``module.name`` (a kernel's entry point) by one that counts its calls and,
+    with a delay, is made slow."""
+    kernel = getattr(module, name)
+
+    def slowed(*args):
+        calls.append(name)
+        time.sleep(delay)
+        return kernel(*args)
+
+    monkeypatch.setattr(module, name, slowed)
+
+
+def trained_weights(fashion) -> list[np.ndarray]:
+    """The MNIST tutorial CNN after one seeded fp32 epoch at batch 32 on real images."""
+    set_seed(0)
+    model = zoo.tutorial_mnist((28, 28, 1), 10)
+    model.precision = "fp32"
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(*fashion, batch_size=32, epochs=1, shuffle=False, verbose=0,
+              trainer_options={"cores": 1})
+    return model.get_weights()
+
+
+def test_a_slow_kernel_loses_the_probe_and_training_runs_on_torchs_ops(probing, monkeypatch,
+                                                                       fashion):
+    calls: list[str] = []
+    counted_and_slowed(monkeypatch, conv_pool_relu, "conv_pool_relu", calls, SLOW_SECONDS)
+    counted_and_slowed(monkeypatch, winograd, "winograd_pool_relu", calls, SLOW_SECONDS)
+    probed = trained_weights(fashion)
+    lines = probe.new_decisions()
+    assert len(lines) == 2 and all("using torch's ops" in line for line in lines), lines
+    assert len(calls) == 2 * (1 + probe.ROUNDS)  # each kernel: its probe, then never again
+    monkeypatch.setenv(build.KERNELS_ENV, "0")
+    off = trained_weights(fashion)
+    for a, b in zip(probed, off, strict=True):
+        np.testing.assert_array_equal(a, b)  # the very same torch ops, so the same numbers
+
+
+def test_a_fast_kernel_wins_and_the_decision_is_kept_on_disk(probing, monkeypatch, fashion):
+    calls: list[str] = []
+    counted_and_slowed(monkeypatch, conv_pool_relu, "conv_pool_relu", calls, 0.0)
+    run_faster = probe.run_faster
+
+    def torch_ops_made_slow(name, kernel, reference, modules, x):
+        def slowed(xi):
+            time.sleep(SLOW_SECONDS)
+            return reference(xi)
+        return run_faster(name, kernel, slowed, modules, x)
+
+    monkeypatch.setattr(fused, "run_faster", torch_ops_made_slow)
+    trained_weights(fashion)
+    lines = probe.new_decisions()
+    assert any(line.startswith("kernel probe: conv_pool_relu") and "using the kernel" in line
+               for line in lines), lines
+    assert len(calls) == 1 + probe.ROUNDS + 96 // 32  # the probe, then every training step
+    monkeypatch.setattr(probe, "_decisions", {})  # as a new process: read back from the file
+    trained_weights(fashion)
+    assert probe.new_decisions() == []  # nothing probed again
+    on_disk = (probing / "cache" / "kernels" / "conv_pool_relu-choices.json").read_text()
+    assert "batch 32" in on_disk and "training" in on_disk
+
+
+def test_each_pass_is_probed_and_the_probe_leaves_no_gradients(probing, fashion):
+    set_seed(0)
+    model = zoo.tutorial_mnist((28, 28, 1), 10)
+    model.build()
+    model.predict(fashion[0][:32], verbose=0)  # the inference pass
+    model.net.train()
+    model.net(to_tensor(fashion[0][:32].copy(), Preprocess()))  # the training pass
+    assert all(p.grad is None for p in model.net.parameters())
+    passes = {line.split(", ")[-2].split(":")[0] for line in probe.new_decisions()}
+    assert passes == {"training", "inference"}
+
+
+def test_forced_on_skips_the_probe(probing, monkeypatch, fashion):
+    monkeypatch.setenv(build.KERNELS_ENV, "1")
+    calls: list[str] = []
+    counted_and_slowed(monkeypatch, conv_pool_relu, "conv_pool_relu", calls, 0.0)
+    trained_weights(fashion)
+    assert probe.new_decisions() == []
+    assert len(calls) == 96 // 32
