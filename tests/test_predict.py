@@ -150,3 +150,24 @@ def test_ranked_orders_and_names():
     assert ranked(p, ["a", "b", "c", "d"], 2) == [("b", pytest.approx(0.6)),
                                                   ("d", pytest.approx(0.2))]
     assert [name for name, _ in ranked(p, None)] == ["1", "3", "0", "2"]  # ties keep order
+
+
+@pytest.mark.parametrize("count, threads", [(1, 1), (7, 1), (8, 2)])
+def test_a_few_images_are_predicted_on_one_thread(count, threads):
+    """A busy machine stalls OpenMP threads that wait on each other: a one-image call took
+    3-68 ms on two threads and under 2 ms on one (models/inference.py)."""
+    import torch
+
+    model = trained_model()
+    seen = []
+    handle = model.net.register_forward_pre_hook(
+        lambda module, args: seen.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        model.predict(fashion_test_images(count), verbose=0)
+    finally:
+        handle.remove()
+        after = torch.get_num_threads()
+        torch.set_num_threads(before)
+    assert seen == [threads] and after == 2
