@@ -78,5 +78,5 @@ def test_sgd_momentum_outside_0_1_is_refused_as_in_keras():
 
 def test_fit_refuses_a_negative_batch_size():
     x, y, _ = fashion_arrays(64)
-    with pytest.raises(ConfigError, match="batch_size must be at least 1, got -4"):
+    with pytest.raises(ConfigError, match="batch_size must be an integer of at least 1, got -4"):
         tiny_model().fit(x, y, batch_size=-4, verbose=0)
