@@ -39,7 +39,7 @@ MARCH_ENV = "CNNKIT_KERNEL_MARCH"
 BUILD_SECONDS = 300
 
 _lock = threading.Lock()
-_loaded: dict[str, ctypes.CDLL | None] = {}
+_loaded: dict[tuple[str, str], ctypes.CDLL | None] = {}  # by (kernel, target)
 _warned: set[str] = set()
 
 
@@ -161,21 +161,23 @@ def _build_and_load(name: str) -> ctypes.CDLL:
 
 
 def load_kernel(name: str) -> ctypes.CDLL | None:
-    """The loaded library of ``kernels/<name>.cpp``, built on first use; None if kernels
-    are turned off or cannot be built here (then with one warning per process and
-    reason)."""
+    """The loaded library of ``kernels/<name>.cpp`` for the current build target, built on
+    first use; None if kernels are turned off or cannot be built here (then with one warning
+    per process and reason). Each target's library stays loaded, so a benchmark can switch
+    ``$CNNKIT_KERNEL_MARCH`` between rounds in one process."""
     if not kernels_enabled():
         return None
-    if name in _loaded:
-        return _loaded[name]
+    key = (name, target_flag())
+    if key in _loaded:
+        return _loaded[key]
     with _lock:
-        if name not in _loaded:
+        if key not in _loaded:
             try:
-                _loaded[name] = _build_and_load(name)
+                _loaded[key] = _build_and_load(name)
             except (RuntimeError, OSError) as exc:
                 _warn_once(name, str(exc))
-                _loaded[name] = None
-    return _loaded[name]
+                _loaded[key] = None
+    return _loaded[key]
 
 
 def _warn_once(name: str, reason: str) -> None:
