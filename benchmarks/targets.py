@@ -25,7 +25,7 @@ def check(results: dict) -> list[dict]:
     """One entry per target that the run measured: what, value, limit, passed."""
     checks = []
     for row in results.get("train", []):
-        if row.get("precision", "fp32") != "fp32":
+        if row["precision"] != "fp32":
             continue
         where = f"{row['model']}, batch {row['batch']}, fp32"
         if row["batch"] in FIT_OVER_KERAS:

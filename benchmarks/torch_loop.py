@@ -49,6 +49,8 @@ class TorchLoop:
 
     def __init__(self, name: str, sample: Sample, batch: int, warmup_batches: int,
                  precision: str = "fp32"):
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision {precision!r}: use fp32 or bf16")
         torch.manual_seed(0)
         self.autocast = precision == "bf16"
         self.net = NETS[name]().to(memory_format=torch.channels_last).train()
