@@ -3,6 +3,10 @@
 Everything goes through the public Keras-style API, as a user would call it: uint8 NHWC
 arrays in, ``verbose=0``. Times are wall-clock around the whole call, so per-call
 overheads (argument checks, building the trainer, the batch thread) count.
+
+Training runs in the precision it is given (``model.precision``, ``"fp32"`` unless asked),
+set on the model so that ``CNNKIT_PRECISION`` in the environment cannot change what is
+measured; ``predict()`` computes in fp32 always.
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ def compiled_model(workload: Workload, jit_compile="auto"):
 
 
 class CnnkitFit:
-    """One model, trained by ``fit(epochs=1)`` over a sample for each measurement."""
+    """One model, trained by ``fit(epochs=1)`` over a sample for each measurement, in
+    ``precision`` (``"fp32"`` or ``"bf16"`` autocast)."""
 
-    def __init__(self, workload: Workload, sample: Sample, batch: int, warmup_batches: int):
+    def __init__(self, workload: Workload, sample: Sample, batch: int, warmup_batches: int,
+                 precision: str = "fp32"):
         self.model = compiled_model(workload)
+        self.model.precision = precision
         self.sample = sample
         self.batch = batch
         warm = warmup_batches * batch  # oneDNN picks its kernels on first use

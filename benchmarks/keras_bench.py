@@ -10,12 +10,15 @@ Commands (``op`` and its fields):
 - ``load``: ``name``, ``images``, ``labels`` (``.npy`` paths of uint8 NHWC images and
   int labels). The images are scaled to float32 in [0, 1] once, here, outside any timing,
   as the Keras tutorials do (``x / 255.0``): the most favourable input for Keras.
-- ``train``: ``name``, ``batch``, ``count``, ``warmup_batches``. The first call per
-  (name, batch) builds and compiles the model (Keras defaults, so ``jit_compile="auto"``)
-  and warms it up with one ``fit`` on ``warmup_batches`` batches; each call answers
-  ``img_s`` of one ``fit(epochs=1, verbose=0)`` over the first ``count`` loaded images.
+- ``train``: ``name``, ``batch``, ``count``, ``warmup_batches``, ``precision`` (``fp32``,
+  the default, or ``bf16``). The first call per (name, batch, precision) builds and
+  compiles the model (Keras defaults, so ``jit_compile="auto"``; for ``bf16`` under the
+  global policy ``mixed_bfloat16``, as a Keras user opts in to bf16, set while the model is
+  built and reset to ``float32`` after) and warms it up with one ``fit`` on
+  ``warmup_batches`` batches; each call answers ``img_s`` of one
+  ``fit(epochs=1, verbose=0)`` over the first ``count`` loaded images.
 - ``predict``: ``name``, ``method`` (``predict`` or ``predict_on_batch``), ``batch``,
-  ``count``: img/s over ``count`` images in batches of ``batch``.
+  ``count``: img/s over ``count`` images in batches of ``batch`` (fp32, as cnnkit's).
 - ``latency``: ``name``, ``method``, ``calls``: median ms of one-image calls.
 - ``info``: versions, thread settings and each model's parameter count.
 
@@ -63,12 +66,20 @@ def cifar10_model() -> keras.Sequential:
 
 MODELS = {"mnist": mnist_model, "cifar10": cifar10_model}
 OPS = ("load", "train", "predict", "latency", "info")
+POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16"}
 
 
-def compiled(name: str) -> keras.Sequential:
-    """A fresh model compiled as in the tutorials."""
+def compiled(name: str, precision: str = "fp32") -> keras.Sequential:
+    """A fresh model compiled as in the tutorials, its layers made under the dtype policy
+    of ``precision``."""
+    if precision not in POLICIES:
+        raise ValueError(f"precision {precision!r}: use one of {', '.join(POLICIES)}")
     keras.utils.set_random_seed(0)
-    model = MODELS[name]()
+    keras.mixed_precision.set_global_policy(POLICIES[precision])
+    try:
+        model = MODELS[name]()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model
@@ -79,7 +90,7 @@ class Worker:
 
     def __init__(self):
         self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.trained: dict[tuple[str, int], keras.Sequential] = {}
+        self.trained: dict[tuple[str, int, str], keras.Sequential] = {}
         self.predictors: dict[str, keras.Sequential] = {}
 
     def load(self, name: str, images: str, labels: str) -> dict:
@@ -88,15 +99,17 @@ class Worker:
                            np.load(labels))
         return {"images": len(self.data[name][0])}
 
-    def train(self, name: str, batch: int, count: int, warmup_batches: int) -> dict:
+    def train(self, name: str, batch: int, count: int, warmup_batches: int,
+              precision: str = "fp32") -> dict:
         """img/s of one ``fit`` epoch over the first ``count`` loaded images."""
         x, y = (array[:count] for array in self.data[name])
-        if (name, batch) not in self.trained:
-            model = compiled(name)
+        key = (name, batch, precision)
+        if key not in self.trained:
+            model = compiled(name, precision)
             warm = warmup_batches * batch
             model.fit(x[:warm], y[:warm], batch_size=batch, epochs=1, verbose=0)
-            self.trained[name, batch] = model
-        model = self.trained[name, batch]
+            self.trained[key] = model
+        model = self.trained[key]
         start = time.perf_counter()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
         return {"img_s": len(x) / (time.perf_counter() - start)}

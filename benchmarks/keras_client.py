@@ -79,10 +79,11 @@ class KerasWorker:
         self.call("load", name=name, **npy_paths)
 
     def train_images_per_second(self, name: str, batch: int, count: int,
-                                warmup_batches: int) -> float:
-        """img/s of one Keras ``fit`` epoch over the first ``count`` images of the sample."""
+                                warmup_batches: int, precision: str = "fp32") -> float:
+        """img/s of one Keras ``fit`` epoch over the first ``count`` images of the sample,
+        in ``precision`` (``"bf16"``: the ``mixed_bfloat16`` policy)."""
         return self.call("train", name=name, batch=batch, count=count,
-                         warmup_batches=warmup_batches)["img_s"]
+                         warmup_batches=warmup_batches, precision=precision)["img_s"]
 
     def predict_images_per_second(self, name: str, method: str, batch: int,
                                   count: int) -> float:

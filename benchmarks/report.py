@@ -30,24 +30,35 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _train(results: dict) -> str:
     peak = results.get("peak", {}).get("gflops", {}).get("median")
-    rows, flop_rows = [], []
+    rows, flop_rows, bf16_rows = [], [], []
     for row in results["train"]:
-        img_s = row["img_s"]
-        rows.append([row["model"], row["batch"],
+        img_s, precision = row["img_s"], row["precision"]
+        rows.append([row["model"], row["batch"], precision,
                      *(f"{img_s[c]['median']:,.0f}" for c in TRAIN_CONTENDERS),
                      f"{row['ratios']['cnnkit/keras']:.2f}x",
                      f"{row['ratios']['cnnkit/torch']:.2f}x"])
-        flop_rows.append([row["model"], row["batch"], f"{row['flops_per_image'] / 1e6:.1f}",
+        share = peak and precision == "fp32"  # the peak is fp32's
+        flop_rows.append([row["model"], row["batch"], precision,
+                          f"{row['flops_per_image'] / 1e6:.1f}",
                           *(f"{row['gflops'][c]:.0f}"
-                            + (f" ({100 * row['gflops'][c] / peak:.0f} %)" if peak else "")
+                            + (f" ({100 * row['gflops'][c] / peak:.0f} %)" if share else "")
                             for c in TRAIN_CONTENDERS)])
-    text = ("Training, fit() img/s (median of the rounds; ratios: median of per-round ratios)\n"
-            + _table(["model", "batch", "cnnkit", "torch loop", "Keras-TF", "cnnkit/Keras",
-                      "cnnkit/torch"], rows))
-    peak_text = f"of the {peak:.0f} GFLOP/s matmul peak" if peak else "(no peak measured)"
-    return (text + f"\n\nAchieved training GFLOP/s ({peak_text})\n"
-            + _table(["model", "batch", "MFLOP/img", "cnnkit", "torch loop", "Keras-TF"],
-                     flop_rows))
+        if "over_fp32" in row:
+            bf16_rows.append([row["model"], row["batch"],
+                              *(f"{row['over_fp32'][c]:.2f}x" for c in TRAIN_CONTENDERS)])
+    text = ("Training, fit() img/s, each contender in the precision named (median of the "
+            "rounds; ratios: median of per-round ratios)\n"
+            + _table(["model", "batch", "precision", "cnnkit", "torch loop", "Keras-TF",
+                      "cnnkit/Keras", "cnnkit/torch"], rows))
+    peak_text = (f"fp32 rows: share of the {peak:.0f} GFLOP/s fp32 matmul peak" if peak
+                 else "no peak measured")
+    text += (f"\n\nAchieved training GFLOP/s ({peak_text})\n"
+             + _table(["model", "batch", "precision", "MFLOP/img", "cnnkit", "torch loop",
+                       "Keras-TF"], flop_rows))
+    if bf16_rows:
+        text += ("\n\nbf16 over fp32, each contender (median of per-round ratios, same rounds)\n"
+                 + _table(["model", "batch", "cnnkit", "torch loop", "Keras-TF"], bf16_rows))
+    return text
 
 
 def _infer(results: dict) -> str:
@@ -59,7 +70,7 @@ def _infer(results: dict) -> str:
                      *(f"{row['latency_ms'][c]['median']:.2f}" for c in INFER_CONTENDERS),
                      f"{row['compile_seconds']:.1f} s"])
     batch = results["infer"][0]["batch"]
-    return (f"Inference: img/s at batch {batch}; one image, median ms per call; cnnkit with "
+    return (f"Inference, fp32: img/s at batch {batch}; one image, median ms per call; cnnkit with "
             "jit_compile=True (torch.compile, compiled in the untimed warm-up)\n"
             + _table(["model", "cnnkit predict", "Keras predict", "Keras predict_on_batch",
                       "cnnkit/best Keras", "1 img cnnkit ms", "1 img Keras predict ms",

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/run.py [--quick] [--only train|infer|tta|peak ...]
                                        [--repeats 5] [--images 6400] [--threads N]
+                                       [--bf16 auto|always|never]
                                        [--out benchmarks/results/NAME.json]
 
 Parts (all by default):
@@ -9,9 +10,15 @@ Parts (all by default):
 - train: ``fit()`` img/s of the two tutorial CNNs at batch 32 and 128, for cnnkit, the
   plain PyTorch loop (torch_loop.py) and Keras 3 on TensorFlow (keras_bench.py, in its
   own venv, created on first use by keras_env.py), interleaved round by round with an
-  fp32 matmul peak sample; achieved GFLOP/s from flops.py.
+  fp32 matmul peak sample; achieved GFLOP/s from flops.py. All three train in fp32 (set
+  explicitly, whatever ``CNNKIT_PRECISION`` says). Where the CPU computes bf16 natively
+  (``--bf16 auto``; ``always`` also where it is emulated), the same rounds also train
+  each in bf16: cnnkit with ``model.precision = "bf16"``, the torch loop under
+  ``torch.autocast("cpu", dtype=torch.bfloat16)``, Keras under the ``mixed_bfloat16``
+  policy; every row names its precision. The Speed issue's targets are checked on the
+  fp32 rows.
 - infer: ``predict()`` img/s at batch 256 and one-image latency, cnnkit against Keras's
-  ``predict()`` and ``predict_on_batch()``.
+  ``predict()`` and ``predict_on_batch()``, all in fp32.
 - peak: the fp32 matmul peak alone (it is also sampled in every training round).
 - tta: time to accuracy of the three tutorial runs (tta.py), one process each.
 
@@ -37,6 +44,7 @@ import machine
 import report
 import targets
 import tta
+from cnnkit.train.precision import native_bf16
 from cnnkit_bench import CnnkitFit, CnnkitPredict, compiled_model
 from flops import training_flops
 from interleave import interleaved, paired_ratio, summary
@@ -77,35 +85,61 @@ def check_same_model(workload: Workload, keras_params: dict[str, int]) -> int:
     return flops["cnnkit"]
 
 
+def training_precisions(bf16: str) -> list[str]:
+    """The precisions the train part measures: fp32, and bf16 where the CPU computes it
+    natively (``bf16="auto"``), always (``"always"``) or never (``"never"``)."""
+    with_bf16 = {"auto": native_bf16(), "always": True, "never": False}[bf16]
+    return ["fp32", "bf16"] if with_bf16 else ["fp32"]
+
+
+def training_jobs(workload: Workload, sample: Sample, batch: int, warm: int,
+                  keras: KerasWorker, precision: str) -> dict:
+    """The three contenders' measurements in one precision, keyed ``"<contender> <precision>"``;
+    each is warmed up (Keras: its first call builds, traces and fits once)."""
+    name = workload.name
+    jobs = {
+        "cnnkit": CnnkitFit(workload, sample, batch, warm, precision).images_per_second,
+        "torch": TorchLoop(name, sample, batch, warm, precision).images_per_second,
+        "keras": lambda: keras.train_images_per_second(name, batch, len(sample.images), warm,
+                                                        precision),
+    }
+    jobs["keras"]()
+    return {f"{contender} {precision}": job for contender, job in jobs.items()}
+
+
+def precision_row(runs: dict[str, list[float]], precision: str, flops: int) -> dict:
+    """One precision's img/s, cnnkit's ratios to the others and GFLOP/s; bf16 rows also
+    hold each contender's bf16/fp32 ratio over the same rounds."""
+    mine = {c: runs[f"{c} {precision}"] for c in report.TRAIN_CONTENDERS}
+    row = {"precision": precision, "flops_per_image": flops,
+           "img_s": {c: summary(s) for c, s in mine.items()},
+           "ratios": {"cnnkit/keras": paired_ratio(mine["cnnkit"], mine["keras"]),
+                      "cnnkit/torch": paired_ratio(mine["cnnkit"], mine["torch"])},
+           "gflops": {c: summary(s)["median"] * flops / 1e9 for c, s in mine.items()}}
+    if precision != "fp32" and "cnnkit fp32" in runs:
+        row["over_fp32"] = {c: paired_ratio(s, runs[f"{c} fp32"]) for c, s in mine.items()}
+    return row
+
+
 def train_part(settings: dict, samples: dict[str, Sample], keras: KerasWorker,
                peak: MatmulPeak, peak_samples: list[float], keras_params: dict) -> list[dict]:
-    """fit() img/s of cnnkit, the torch loop and Keras per model and batch, interleaved."""
+    """fit() img/s of cnnkit, the torch loop and Keras per model, batch and precision, all
+    precisions in the same interleaved rounds."""
     rows = []
     warm = settings["warmup_batches"]
     for name, workload in WORKLOADS.items():
         flops = check_same_model(workload, keras_params)
         for batch in BATCHES:
-            log(f"train {name} batch {batch}: warm-up")
+            log(f"train {name} batch {batch}: warm-up ({', '.join(settings['precisions'])})")
             sample = samples[name]
-            jobs = {
-                "cnnkit": CnnkitFit(workload, sample, batch, warm).images_per_second,
-                "torch": TorchLoop(name, sample, batch, warm).images_per_second,
-                "keras": lambda n=name, b=batch, s=sample:
-                    keras.train_images_per_second(n, b, len(s.images), warm),
-                "peak": peak,
-            }
-            jobs["keras"]()  # Keras's warm-up: the first call builds, traces and fits once
+            jobs = {"peak": peak}
+            for precision in settings["precisions"]:
+                jobs.update(training_jobs(workload, sample, batch, warm, keras, precision))
             runs = interleaved(jobs, settings["repeats"], log)
             peak_samples += runs.pop("peak")
-            medians = {c: summary(s)["median"] for c, s in runs.items()}
-            rows.append({
-                "model": name, "batch": batch, "images": len(sample.images),
-                "flops_per_image": flops,
-                "img_s": {c: summary(s) for c, s in runs.items()},
-                "ratios": {"cnnkit/keras": paired_ratio(runs["cnnkit"], runs["keras"]),
-                           "cnnkit/torch": paired_ratio(runs["cnnkit"], runs["torch"])},
-                "gflops": {c: m * flops / 1e9 for c, m in medians.items()},
-            })
+            rows += [{"model": name, "batch": batch, "images": len(sample.images),
+                      **precision_row(runs, precision, flops)}
+                     for precision in settings["precisions"]]
     return rows
 
 
@@ -130,7 +164,8 @@ def infer_part(settings: dict, samples: dict[str, Sample], keras: KerasWorker) -
         best_keras = min(paired_ratio(throughput["cnnkit predict"], throughput[k])
                          for k in ("keras predict", "keras predict_on_batch"))
         rows.append({"model": name, "batch": PREDICT_BATCH, "images": count,
-                     "latency_calls": calls, "compile_seconds": predictor.compile_seconds,
+                     "precision": "fp32", "latency_calls": calls,
+                     "compile_seconds": predictor.compile_seconds,
                      "img_s": {c: summary(s) for c, s in throughput.items()},
                      "latency_ms": {c: summary(s) for c, s in latency.items()},
                      "ratios": {"cnnkit/best keras": best_keras}})
@@ -203,6 +238,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for torch and TensorFlow alike (default: each library's "
                              "own choice, all cores); 1 keeps a busy machine's numbers steadier")
+    parser.add_argument("--bf16", choices=("auto", "always", "never"), default="auto",
+                        help="also train in bf16 (cnnkit bf16, torch loop under bf16 autocast, "
+                             "Keras under mixed_bfloat16): auto, where the CPU computes bf16 "
+                             "natively (default); always, also where it is emulated (slow); "
+                             "never")
     parser.add_argument("--data", type=Path,
                         default=Path(os.environ.get("CNNKIT_DATA", HERE.parent.parent / "shared"
                                                     / "data")))
@@ -216,6 +256,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     settings["threads"] = args.threads
     settings["torch_threads"] = torch.get_num_threads()
+    settings["native_bf16"] = native_bf16()
+    settings["precisions"] = training_precisions(args.bf16)
     parts = args.only or list(PARTS)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "")
     out = args.out or HERE / "results" / f"{stamp}.json"

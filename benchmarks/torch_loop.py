@@ -1,12 +1,16 @@
 """The baseline: a plain, hand-written PyTorch training loop on the same networks.
 
 This is what a PyTorch user would write for the tutorial CNNs: ``nn.Sequential`` with the
-same layers (and so the same parameter count), channels_last memory, fp32, Adam with
+same layers (and so the same parameter count), channels_last memory, Adam with
 Keras's learning rate and epsilon, cross-entropy on logits. Each batch is gathered from
 the same uint8 NHWC images by index and converted the cheapest honest way: one
 ``uint8 -> float32`` conversion of the NCHW view (which keeps channels_last strides) and
 one in-place scaling by 1/255. It tracks no metrics; cnnkit and Keras also compute the
 accuracy. It is the speed that cnnkit's own loop should at least match.
+
+It trains in fp32, or with ``precision="bf16"`` runs the forward pass and the loss under
+``torch.autocast("cpu", dtype=torch.bfloat16)``, as a PyTorch user would for bf16 (the
+weights, gradients and Adam's state stay fp32, as in cnnkit's bf16).
 """
 
 from __future__ import annotations
@@ -43,8 +47,12 @@ NETS = {"mnist": mnist_net, "cifar10": cifar10_net}
 class TorchLoop:
     """One network and optimizer, trained an epoch at a time on a sample."""
 
-    def __init__(self, name: str, sample: Sample, batch: int, warmup_batches: int):
+    def __init__(self, name: str, sample: Sample, batch: int, warmup_batches: int,
+                 precision: str = "fp32"):
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision {precision!r}: use fp32 or bf16")
         torch.manual_seed(0)
+        self.autocast = precision == "bf16"
         self.net = NETS[name]().to(memory_format=torch.channels_last).train()
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3, eps=1e-7)
         self.images = torch.from_numpy(sample.images)
@@ -58,7 +66,8 @@ class TorchLoop:
         for start in range(0, count, self.batch):
             index = order[start:start + self.batch]
             x = self.images[index].permute(0, 3, 1, 2).float().mul_(1.0 / 255.0)
-            loss = F.cross_entropy(self.net(x), self.labels[index])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
+                loss = F.cross_entropy(self.net(x), self.labels[index])
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()

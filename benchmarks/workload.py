@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnkit.data import load_splits
+from cnnkit.data import ImageDataset, load_splits
 from cnnkit.zoo import tutorial_cifar10, tutorial_mnist
 
 
@@ -57,6 +57,13 @@ def load_sample(workload: Workload, data_dir: Path, count: int) -> Sample:
     if count > len(train):
         raise ValueError(f"{workload.dataset} has {len(train)} training images, "
                          f"{count} were asked for")
-    index = np.random.default_rng(0).permutation(len(train))[:count]
-    return Sample(np.ascontiguousarray(train.images[index]),
-                  np.asarray(train.labels[index], dtype=np.int64))
+    return seeded_sample(train, count)
+
+
+def seeded_sample(dataset: ImageDataset, count: int) -> Sample:
+    """``count`` images of ``dataset`` in a seeded random order; past the dataset's end the
+    same order repeats (so a small dataset can fill a long measurement)."""
+    order = np.random.default_rng(0).permutation(len(dataset))
+    index = order[np.arange(count) % len(order)]
+    return Sample(np.ascontiguousarray(dataset.images[index]),
+                  np.asarray(dataset.labels[index], dtype=np.int64))
