@@ -59,8 +59,7 @@ class BuildFit:
     def __init__(self, target: str | None, kernels: str, *args):
         self.target, self.kernels = target, kernels
         with build_target(target, kernels):
-            self.fit = CnnkitFit(*args)
-            self.fit.model.precision = "fp32"
+            self.fit = CnnkitFit(*args, precision="fp32")
             self.choices = probe.new_decisions()
 
     def images_per_second(self) -> float:
