@@ -32,8 +32,10 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks examples scripts
 
+# The speed suite, then the kernels built for each instruction set (native, AVX2, SSE4.2).
 bench: install
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/builds.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

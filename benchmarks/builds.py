@@ -1,15 +1,17 @@
-"""cnnkit's kernels built for several instruction sets, against kernels off and a plain
-PyTorch loop, interleaved in one process (fp32 throughout).
+"""cnnkit's kernels built for several instruction sets, against kernels off, a plain
+PyTorch loop and Keras, interleaved in one process (fp32 throughout).
 
     .venv/bin/python benchmarks/builds.py [--data ../shared/data] [--images 3200]
-                                          [--repeats 3] [--threads N]
+                                          [--repeats 3] [--threads N] [--no-keras]
 
 Each cnnkit contender trains with ``CNNKIT_KERNEL_MARCH`` set to its target (native: this
 CPU; ``x86-64-v3``: AVX2, what most laptops and AMD servers before Zen 4 have;
 ``x86-64-v2``: SSE4.2) and the kernel probe on (kernels/probe.py), so each layer runs the
-kernel only where that build measured faster; ``off`` is ``CNNKIT_KERNELS=0``. It prints
-one table row per model, batch size and contender: median img/s, the paired ratio to the
-torch loop and to kernels off, and the probe's choice per layer for that build.
+kernel only where that build measured faster; ``off`` is ``CNNKIT_KERNELS=0``. Keras 3
+on TensorFlow runs in its own venv (keras_env.py). It prints one table row per model,
+batch size and contender: median img/s, the paired ratios to the torch loop, to Keras and
+to kernels off, and the probe's choice per layer for that build (none where an earlier run
+already cached it).
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ import contextlib
 import os
 import platform
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
+import keras_env
 from cnnkit.kernels import probe
 from cnnkit.kernels.build import KERNELS_ENV, MARCH_ENV
 from cnnkit_bench import CnnkitFit
 from interleave import interleaved, paired_ratio, summary
+from keras_client import KerasWorker
 from torch_loop import TorchLoop
 from workload import WORKLOADS, load_sample
 
@@ -76,30 +81,50 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=3200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--no-keras", action="store_true", help="leave Keras out")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    targets = (X86_TARGETS if platform.machine() in ("x86_64", "AMD64")
-               else {"native": None})
     print(f"threads {torch.get_num_threads()}, {args.images} images, {args.repeats} rounds, "
           "fp32; img/s median, ratios paired per round", flush=True)
-    for name, workload in WORKLOADS.items():
-        sample = load_sample(workload, args.data, args.images)
-        for batch in BATCHES:
-            warm = 10
-            contenders = {"torch loop": TorchLoop(name, sample, batch, warm),
-                          "off": BuildFit(None, "0", workload, sample, batch, warm)}
-            for label, target in targets.items():
-                contenders[label] = BuildFit(target, "auto", workload, sample, batch, warm)
-            samples = interleaved({k: v.images_per_second for k, v in contenders.items()},
-                                  args.repeats, lambda line: print(line, file=sys.stderr))
-            for label, runs in samples.items():
-                line = (f"{name:8s} b{batch:<4d} {label:11s} {summary(runs)['median']:8,.0f}"
-                        f"  x{paired_ratio(runs, samples['torch loop']):.2f} torch loop"
-                        f"  x{paired_ratio(runs, samples['off']):.2f} kernels off")
-                print(line, flush=True)
-                for choice in getattr(contenders[label], "choices", []):
-                    print(f"{'':26s}{choice}", flush=True)
+    with contextlib.ExitStack() as stack:
+        keras = None
+        if not args.no_keras:
+            keras_env.ensure(lambda line: print(line, file=sys.stderr))
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            keras = stack.enter_context(KerasWorker(folder / "keras.log", args.threads))
+        for name, workload in WORKLOADS.items():
+            sample = load_sample(workload, args.data, args.images)
+            if keras is not None:
+                keras.load(name, sample.save_npy(folder, name))
+            for batch in BATCHES:
+                measure(name, workload, sample, batch, keras, args.repeats)
+
+
+def measure(name, workload, sample, batch: int, keras: KerasWorker | None,
+            repeats: int) -> None:
+    """One model and batch size: every contender in the same interleaved rounds."""
+    warm = 10
+    targets = (X86_TARGETS if platform.machine() in ("x86_64", "AMD64")
+               else {"native": None})
+    contenders = {"torch loop": TorchLoop(name, sample, batch, warm),
+                  "off": BuildFit(None, "0", workload, sample, batch, warm)}
+    jobs = {label: contender.images_per_second for label, contender in contenders.items()}
+    if keras is not None:
+        jobs["keras"] = lambda: keras.train_images_per_second(name, batch, len(sample.images),
+                                                              warm)
+        jobs["keras"]()  # its first call builds, traces and fits once
+    for label, target in targets.items():
+        contenders[label] = BuildFit(target, "auto", workload, sample, batch, warm)
+        jobs[label] = contenders[label].images_per_second
+    samples = interleaved(jobs, repeats, lambda line: print(line, file=sys.stderr))
+    baselines = [b for b in ("torch loop", "keras", "off") if b in samples]
+    for label, runs in samples.items():
+        ratios = "  ".join(f"x{paired_ratio(runs, samples[b]):.2f} {b}" for b in baselines)
+        print(f"{name:8s} b{batch:<4d} {label:11s} {summary(runs)['median']:8,.0f}  {ratios}",
+              flush=True)
+        for choice in getattr(contenders.get(label), "choices", []):
+            print(f"{'':26s}{choice}", flush=True)
 
 
 if __name__ == "__main__":
