@@ -195,3 +195,25 @@ def test_a_change_to_a_shared_header_rebuilds_the_kernels(fresh, monkeypatch):
     header = sources / "simd.h"
     header.write_text(header.read_text() + "\n// changed\n")
     assert build.library_path(KERNEL, "c++") != before
+
+
+def clang_compilers() -> list[str]:
+    """clang++ on the PATH under its plain or its versioned Debian name."""
+    names = ["clang++", *(f"clang++-{version}" for version in range(20, 10, -1))]
+    return [found for name in names if (found := shutil.which(name))][:1]
+
+
+@pytest.mark.skipif(not clang_compilers(), reason="no clang++ here (Debian: apt-get install "
+                    "clang), so the kernels' clang build (Apple, FreeBSD) is not checked")
+@pytest.mark.parametrize("target", ["native", "x86-64-v3", "x86-64-v2", "aarch64"])
+@pytest.mark.parametrize("kernel", ["conv_pool_relu", "winograd"])
+def test_the_kernels_compile_with_clang_for_every_width(kernel, target):
+    """GCC accepts some vector code clang refuses; clang is the compiler on macOS, where
+    the 16-byte (NEON) width runs."""
+    if target != "aarch64" and platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("an x86 target")
+    flags = ["--target=aarch64-linux-gnu"] if target == "aarch64" else [f"-march={target}"]
+    done = subprocess.run([clang_compilers()[0], "-std=c++17", "-fsyntax-only", *flags,
+                           str(build.SOURCE_DIR / f"{kernel}.cpp")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -7,9 +7,12 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from cnnkit import data, zoo
+from cnnkit import layers as L
 from cnnkit.kernels import build, conv_pool_relu, fused, probe, winograd
+from cnnkit.models import Sequential
 from cnnkit.seeding import set_seed
 from cnnkit.train.batches import Preprocess, to_tensor
 
@@ -95,16 +98,26 @@ def test_a_fast_kernel_wins_and_the_decision_is_kept_on_disk(probing, monkeypatc
     assert "batch 32" in on_disk and "training" in on_disk
 
 
-def test_each_pass_is_probed_and_the_probe_leaves_no_gradients(probing, fashion):
+def test_each_pass_is_probed_and_the_probe_leaves_the_gradients_alone(probing, monkeypatch,
+                                                                       fashion):
     set_seed(0)
     model = zoo.tutorial_mnist((28, 28, 1), 10)
     model.build()
     model.predict(fashion[0][:32], verbose=0)  # the inference pass
     model.net.train()
-    model.net(to_tensor(fashion[0][:32].copy(), Preprocess()))  # the training pass
-    assert all(p.grad is None for p in model.net.parameters())
+    batch = to_tensor(fashion[0][:32].copy(), Preprocess())
+
+    def weight_gradients():
+        model.net.zero_grad(set_to_none=True)
+        model.net(batch).square().sum().backward()
+        return [p.grad.clone() for p in model.net.parameters()]
+
+    probed = weight_gradients()  # the training pass, probed on its way
     passes = {line.split(", ")[-2].split(":")[0] for line in probe.new_decisions()}
-    assert passes == {"training", "inference"}
+    assert {"training", "inference"} <= passes
+    monkeypatch.setenv(build.KERNELS_ENV, "0")
+    for a, b in zip(probed, weight_gradients(), strict=True):  # not doubled, not lost
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * float(b.abs().max()))
 
 
 def test_forced_on_skips_the_probe(probing, monkeypatch, fashion):
@@ -114,3 +127,54 @@ def test_forced_on_skips_the_probe(probing, monkeypatch, fashion):
     trained_weights(fashion)
     assert probe.new_decisions() == []
     assert len(calls) == 96 // 32
+
+
+def test_a_pooled_and_an_unpooled_layer_of_one_shape_are_decided_apart(probing, fashion):
+    set_seed(0)
+    model = Sequential([L.Input((28, 28, 1)), L.Conv2D(16, 3, padding="same"),
+                        L.Conv2D(16, 3, padding="same", activation="relu"),
+                        L.Conv2D(16, 3, padding="same", activation="relu"),
+                        L.MaxPooling2D(2), L.Flatten(), L.Dense(10)])
+    model.predict(fashion[0][:32], verbose=0)
+    winograd_lines = [line for line in probe.new_decisions() if "winograd" in line]
+    assert len(winograd_lines) == 2, winograd_lines
+    assert {"ReLU" in line for line in winograd_lines} == {True, False}
+    assert sum("MaxPool2d" in line for line in winograd_lines) == 1
+
+
+@pytest.mark.parametrize("setting", ["off", "bf16", "deterministic"])
+def test_calls_that_never_use_a_probe_are_not_probed_again(probing, monkeypatch, fashion,
+                                                           setting):
+    probes = []
+    real = probe._probe
+    monkeypatch.setattr(probe, "_probe", lambda *args: probes.append(1) or real(*args))
+    if setting == "off":
+        monkeypatch.setenv(build.KERNELS_ENV, "0")
+    if setting == "deterministic":
+        monkeypatch.setattr(torch, "are_deterministic_algorithms_enabled", lambda: True)
+    set_seed(0)
+    model = zoo.tutorial_mnist((28, 28, 1), 10)
+    model.precision = "bf16" if setting == "bf16" else "fp32"
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(*fashion, batch_size=32, epochs=1, verbose=0, trainer_options={"cores": 1})
+    fused_layers = 2
+    # bf16: one probe per layer finds the kernel turning autocast away, then none
+    assert len(probes) == (fused_layers if setting == "bf16" else 0)
+    assert probe.new_decisions() == []
+
+
+def test_training_on_two_cores_probes_the_shares_calls(probing, fashion):
+    set_seed(0)
+    model = zoo.tutorial_mnist((28, 28, 1), 10)
+    model.precision = "fp32"
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        history = model.fit(*fashion, batch_size=64, epochs=1, verbose=0,
+                            trainer_options={"cores": 2})
+    finally:
+        torch.set_num_threads(before)
+    assert np.isfinite(history.history["loss"][0])
+    lines = probe.new_decisions()
+    assert lines and all("threads 1" in line for line in lines), lines  # one per share thread

@@ -57,11 +57,12 @@ def test_the_environment_sets_what_auto_means(monkeypatch, value, has_native, ex
     assert precision.resolve_precision("fp32")[0] == "fp32"  # an explicit setting wins
 
 
-def test_a_bad_environment_value_names_the_variable(monkeypatch):
+def test_a_bad_environment_value_is_named_and_ignored(monkeypatch):
     monkeypatch.setenv(precision.ENVIRONMENT_VARIABLE, "fp16")
-    with pytest.raises(ConfigError, match="CNNKIT_PRECISION='fp16'") as error:
-        precision.resolve_precision("auto")
-    assert "auto, fp32 or bf16" in error.value.hint
+    monkeypatch.setattr(precision, "native_bf16", lambda: False)
+    with pytest.warns(UserWarning, match="CNNKIT_PRECISION='fp16' is not a precision"):
+        assert precision.resolve_precision("auto")[0] == "fp32"
+    assert precision.resolve_precision("bf16")[0] == "bf16"  # an explicit setting still works
 
 
 def test_native_bf16_reads_the_cpu_flags(monkeypatch):
@@ -123,7 +124,8 @@ def test_cnnkit_precision_bf16_sets_the_keras_default(monkeypatch):
     assert mixed_precision.global_policy().name == "float32"
 
 
-@pytest.mark.parametrize("policy, hint", [("mixed_float16", "mixed_bfloat16"),
+@pytest.mark.parametrize("policy, hint", [("mixed_float16", "GPU format"),
+                                          ("bfloat16", "weights in float32"),
                                           ("float64", "float32")])
 def test_unsupported_policies_are_refused_with_a_hint(policy, hint):
     with pytest.raises(ConfigError, match=policy) as error:

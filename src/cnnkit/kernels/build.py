@@ -40,6 +40,7 @@ BUILD_SECONDS = 300
 
 _lock = threading.Lock()
 _loaded: dict[tuple[str, str], ctypes.CDLL | None] = {}  # by (kernel, target)
+_ids: dict[tuple, str | None] = {}  # library_id() by (kernel, target, $CXX)
 _warned: set[str] = set()
 
 
@@ -75,8 +76,12 @@ def target_flag() -> str:
 
 
 def flag_choices() -> tuple[tuple[str, ...], ...]:
-    """The flags to try, best first: the target with OpenMP, then without either."""
+    """The flags to try, best first: the target with OpenMP, then without either. A target
+    chosen in ``$CNNKIT_KERNEL_MARCH`` is never dropped: a build for another instruction
+    set than the one asked for would be measured and tested as if it were that one."""
     march = target_flag()
+    if os.environ.get(MARCH_ENV, "").strip():
+        return (march, "-fopenmp"), (march,)
     return (march, "-fopenmp"), (march,), ("-fopenmp",), ()
 
 
@@ -88,6 +93,17 @@ def cpu_fingerprint() -> str:
         lines = []
     wanted = [line for line in lines if line.startswith(("model name", "flags", "Features"))]
     return "\n".join(sorted(set(wanted))) or f"{platform.machine()} {platform.processor()}"
+
+
+def library_id(name: str) -> str | None:
+    """A name for the library ``load_kernel(name)`` loads now (its cache file's stem:
+    source, compiler, CPU and target), or None without a compiler; worked out once per
+    kernel, target and ``$CXX``."""
+    key = (name, target_flag(), os.environ.get("CXX"))
+    if key not in _ids:
+        compiler = find_compiler()
+        _ids[key] = None if compiler is None else library_path(name, compiler).stem
+    return _ids[key]
 
 
 def library_path(name: str, compiler: str) -> Path:

@@ -64,7 +64,7 @@ void forward(const float* x, const float* weight, const float* bias, float* y,
   for (long tile = 0; tile < s.CO; tile += kTile) {
     f16v w[T];
     for (int t = 0; t < T; ++t)
-      for (int c = 0; c < kTile; ++c) w[t][c] = weight[(tile + c) * T + t];
+      for (int c = 0; c < kTile; ++c) w[t].set(c, weight[(tile + c) * T + t]);
     f16v b = load(bias + tile);
     for (long n = n0; n < n1; ++n)
       for (long py = 0; py < s.PH; ++py) {

@@ -11,8 +11,10 @@ torch's version and the call's shape, so the probe runs once per machine, not pe
 a probe costs a few forward and backward passes of one layer (milliseconds).
 
 ``CNNKIT_KERNELS=1`` uses the kernels without probing, ``0`` never uses them; unset (or
-``auto``) probes. :func:`new_decisions` gives the decisions made since it was last called,
-for the run log.
+``auto``) probes, except under deterministic algorithms (``--deterministic``), where the
+kernels run wherever they apply, so a run and its resume take the same path on any
+machine. :func:`new_decisions` gives the decisions made since it was last called, for the
+run log.
 """
 
 from __future__ import annotations
@@ -29,33 +31,39 @@ from torch import nn
 
 from ..atomic import write_text_atomically
 from . import build
+from .guards import padding_of
 
 ROUNDS = 3
 
 _lock = threading.Lock()
 _decisions: dict[str, dict[str, dict]] = {}  # per kernel, read from its file on first use
 _new: list[str] = []
+_declined: set[str] = set()  # calls a kernel turned away (autocast, say): not probed again
 
 
 def run_faster(name: str, kernel: Callable, reference: Callable, modules: tuple[nn.Module, ...],
                x: torch.Tensor) -> torch.Tensor | None:
     """``kernel(*modules, x)`` where the kernel is the faster way here (or is forced on),
     else None for the caller to run torch's ops (``reference(x)`` computes the same)."""
-    if build.kernels_setting() == "on":
-        return kernel(*modules, x)
-    backward = torch.is_grad_enabled() and (
-        x.requires_grad or any(p.requires_grad for m in modules for p in m.parameters()))
-    key = _key(name, modules[0], x, backward)
-    decision = _cached(name).get(key) if key else None
-    if decision is None and key:
+    setting = build.kernels_setting()
+    if setting == "off":
+        return None
+    if setting == "on" or torch.are_deterministic_algorithms_enabled():
+        return kernel(*modules, x)  # deterministic: the same path on every run and resume
+    key = _key(name, modules, x)
+    if key is None or key in _declined:
+        return None
+    decision = _cached(name).get(key)
+    if decision is None:
         with _lock:
             decision = _cached(name).get(key)
             if decision is None:
-                decision = _probe(name, kernel, reference, modules, x, backward)
-                if decision is None:  # the kernel declined this call: nothing to decide
+                decision = _probe(kernel, reference, modules, x, _backward(modules, x))
+                if decision is None:  # the kernel turns such calls away: remember, skip
+                    _declined.add(key)
                     return None
                 _remember(name, key, decision)
-    return kernel(*modules, x) if decision and decision["kernel"] else None
+    return kernel(*modules, x) if decision["kernel"] else None
 
 
 def new_decisions() -> list[str]:
@@ -65,23 +73,32 @@ def new_decisions() -> list[str]:
     return lines
 
 
-def _key(name: str, conv: nn.Module, x: torch.Tensor, backward: bool) -> str | None:
-    library = _library_id(name)
+def _backward(modules: tuple, x: torch.Tensor) -> bool:
+    return torch.is_grad_enabled() and (
+        x.requires_grad or any(p.requires_grad for m in modules for p in m.parameters()))
+
+
+def _key(name: str, modules: tuple[nn.Module, ...], x: torch.Tensor) -> str | None:
+    """What a decision holds for: the library, torch, the layer (and what follows it:
+    pooling or not), the input's shape, threads and the pass; None without a compiler.
+    Autocast and an input that needs a gradient are part of it too, as they decide whether
+    a kernel takes the call at all."""
+    library = build.library_id(name)
     if library is None or x.dim() != 4:
         return None
+    conv, after = modules
     n, c, h, w = x.shape
     kh, kw = conv.kernel_size
+    backward = _backward(modules, x)
+    extra = (", autocast" if torch.is_autocast_enabled("cpu") else "") + (
+        ", input gradient" if x.requires_grad and backward else "")
     return (f"{library}|torch {torch.__version__}|{c}x{h}x{w} -> {conv.out_channels} "
-            f"{kh}x{kw} pad {tuple(conv.padding)}|batch {n}|threads {torch.get_num_threads()}"
-            f"|{'training' if backward else 'inference'}")
+            f"{kh}x{kw} pad {padding_of(conv)} then {type(after).__name__}|batch {n}"
+            f"|threads {torch.get_num_threads()}"
+            f"|{'training' if backward else 'inference'}{extra}")
 
 
-def _library_id(name: str) -> str | None:
-    compiler = build.find_compiler()
-    return None if compiler is None else build.library_path(name, compiler).stem
-
-
-def _probe(name: str, kernel: Callable, reference: Callable, modules: tuple, x: torch.Tensor,
+def _probe(kernel: Callable, reference: Callable, modules: tuple, x: torch.Tensor,
            backward: bool) -> dict | None:
     """Time both ways; None if the kernel declines the call."""
     params = [p for module in modules for p in module.parameters() if p.requires_grad]

@@ -34,8 +34,8 @@ constexpr long kTile = 16;  // the floats in one f16v: channels go 16 at a time
 // 16 floats; `(f16v){}` is zero.
 struct f16v {
   floats part[kParts];
-  float& operator[](int i) { return part[i / kLanes][i % kLanes]; }
   float operator[](int i) const { return part[i / kLanes][i % kLanes]; }
+  void set(int i, float v) { part[i / kLanes][i % kLanes] = v; }  // clang: no float& to a lane
 };
 
 #define CNNKIT_ELEMENTWISE(OP)                                                   \

@@ -18,6 +18,7 @@ Who picks which:
 from __future__ import annotations
 
 import os
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -50,12 +51,13 @@ def native_bf16() -> bool:
 
 
 def environment_precision() -> str:
-    """``$CNNKIT_PRECISION`` (``"auto"`` when unset or empty); a ConfigError for any other
-    value than auto, fp32 or bf16."""
+    """``$CNNKIT_PRECISION`` (``"auto"`` when unset or empty); any other value than auto,
+    fp32 or bf16 is ignored with a warning, so an explicit setting still works."""
     value = os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() or "auto"
     if value not in PRECISIONS:
-        raise ConfigError(f"{ENVIRONMENT_VARIABLE}={value!r} is not a precision",
-                          hint=f"set {ENVIRONMENT_VARIABLE} to auto, fp32 or bf16, or unset it")
+        warnings.warn(f"{ENVIRONMENT_VARIABLE}={value!r} is not a precision (auto, fp32 or "
+                      "bf16); it is ignored", stacklevel=2)
+        return "auto"
     return value
 
 
@@ -79,8 +81,10 @@ def check_policy(policy: str) -> str:
     """``policy`` if cnnkit trains in it (``"float32"``, ``"mixed_bfloat16"``), else a
     ConfigError that says what to use."""
     if policy not in POLICIES:
-        hint = ("float16 is a GPU format: on a CPU use 'mixed_bfloat16'"
-                if "float16" in str(policy) else "use 'float32' or 'mixed_bfloat16'")
+        hint = {"bfloat16": "cnnkit keeps the weights in float32: use 'mixed_bfloat16'",
+                "mixed_float16": "float16 is a GPU format: on a CPU use 'mixed_bfloat16'",
+                "float16": "float16 is a GPU format: on a CPU use 'mixed_bfloat16'"}.get(
+                    str(policy), "use 'float32' or 'mixed_bfloat16'")
         raise ConfigError(f"dtype policy {policy!r} is not supported", hint=hint)
     return policy
 
