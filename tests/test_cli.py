@@ -79,6 +79,15 @@ def test_inspect_text_with_image_size(tmp_path, capsys):
     assert captured.err == ""
 
 
+def test_inspect_takes_the_data_as_a_flag_too(tmp_path, capsys):
+    root = digits(tmp_path / "data")
+    outputs = []
+    for spelling in ([str(root)], ["--data", str(root)]):
+        assert cli.main(["data", "inspect", *spelling, "--json"]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and json.loads(outputs[0])["source"] == str(root)
+
+
 def test_inspect_reads_a_single_class_folder(tmp_path, capsys):
     root = digits(tmp_path / "data", classes=("only",))
     assert cli.main(["data", "inspect", str(root), "--json"]) == 0

@@ -107,3 +107,18 @@ def test_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(["evaluate", *argv])
     assert done.value.code == ConfigError.exit_code == 2
+
+
+def test_the_data_may_be_the_second_argument(model_file, capsys):
+    results = []
+    for spelling in (["fashion-mnist-mini"], ["--data", "fashion-mnist-mini"]):
+        assert cli.main(["evaluate", str(model_file), *spelling, "--json", "-q"]) == 0
+        results.append(json.loads(capsys.readouterr().out))
+    assert results[0] == results[1] and results[0]["samples"] == 1000
+
+
+def test_the_data_given_both_ways_is_a_usage_error(model_file, capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["evaluate", str(model_file), "fashion-mnist-mini", "--data", "mnist"])
+    assert done.value.code == 2
+    assert "the data is given twice (fashion-mnist-mini and mnist)" in capsys.readouterr().err

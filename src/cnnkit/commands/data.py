@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .options import add_quiet, image_size
+from .options import add_data, add_quiet, image_size, require_data
 
 SOURCE_HELP = ("a folder of class folders, an archive (.zip, .tar, .tar.gz) of one, a .csv "
                "list, an .npz or IDX file, or a built-in dataset name (mnist, fashion-mnist, "
@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "duplicates within and across splits (train/test leakage) and every\n"
                     "file skipped, with the reason.",
         epilog=INSPECT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    inspect.add_argument("source", metavar="PATH|NAME", help=SOURCE_HELP)
+    add_data(inspect, SOURCE_HELP)
     inspect.add_argument("--json", action="store_true", help="print JSON instead of tables")
     inspect.add_argument("--image-size", type=image_size, metavar="S",
                          help="decode images at S x S (or HxW) pixels; default: the most "
@@ -41,15 +41,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    """Print what ``args.source`` holds, as tables or JSON."""
+    """Print what ``args.data`` holds, as tables or JSON."""
     from ..data.inspect import inspect
     from ..data.inspect_text import format_inspection
 
-    result = inspect(load_for_inspection(args.source, args.image_size, not args.quiet))
+    source = require_data(args)
+    result = inspect(load_for_inspection(source, args.image_size, not args.quiet))
     if args.json:
-        print(json.dumps({"source": args.source, **result}, indent=2))
+        print(json.dumps({"source": source, **result}, indent=2))
     else:
-        print(format_inspection(result, args.source))
+        print(format_inspection(result, source))
     return 0
 
 

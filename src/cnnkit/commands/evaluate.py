@@ -6,11 +6,11 @@ import argparse
 import json
 
 from .data import SOURCE_HELP
-from .options import add_quiet, add_saved_model, positive_int
+from .options import add_data, add_quiet, add_saved_model, positive_int, require_data
 
 EXAMPLES = """examples:
-  cnnkit evaluate model.keras --data fashion-mnist
-  cnnkit evaluate runs/small-cnn-photos/model/best --data photos/ --split val
+  cnnkit evaluate model.keras fashion-mnist
+  cnnkit evaluate runs/small-cnn-photos/model/best photos/ --split val
   cnnkit evaluate model.keras --data photos.zip --json > evaluation.json"""
 
 
@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "channels; the data's classes are matched to the model's by name.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_saved_model(parser)
-    parser.add_argument("--data", required=True, metavar="PATH|NAME", help=SOURCE_HELP)
+    add_data(parser, "labelled images: " + SOURCE_HELP)
     parser.add_argument("--split", default="test",
                         help="the split to evaluate on: train, val or test (default test)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -42,6 +42,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate_model
     from ..models import load_model
 
+    require_data(args)
     model = load_model(args.model, compile=False)
     height, width, channels = model.input_shape[1:]
     data = load(args.data, split=args.split, image_size=(height, width), channels=channels,

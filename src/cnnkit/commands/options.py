@@ -5,10 +5,43 @@ from __future__ import annotations
 import argparse
 
 
-def add_quiet(parser: argparse.ArgumentParser) -> None:
+def add_quiet(parser: argparse.ArgumentParser,
+              help: str = "no progress bars or notes on stderr (results still print)") -> None:
     """``-q/--quiet``: no progress bars or notes on stderr; results still go to stdout."""
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="no progress bars or notes on stderr (results still print)")
+    parser.add_argument("-q", "--quiet", action="store_true", help=help)
+
+
+class _GivenOnce(argparse.Action):
+    """Stores the data path given as the positional argument or as ``--data``, and refuses
+    it given both ways (or twice)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if values is None:  # the optional positional, left out
+            return
+        given = getattr(namespace, self.dest)
+        if given is not None:
+            raise argparse.ArgumentError(
+                None, f"the data is given twice ({given} and {values}): give it once, as the "
+                      "first argument (PATH) or with --data PATH, not both")
+        setattr(namespace, self.dest, values)
+
+
+def add_data(parser: argparse.ArgumentParser, help: str,
+             group: argparse._ArgumentGroup | None = None) -> None:
+    """The data a command reads: ``cnnkit CMD PATH`` or ``cnnkit CMD --data PATH`` (the same;
+    giving both is a usage error). Absent, ``args.data`` is None (see :func:`require_data`)."""
+    parser.add_argument("data", nargs="?", action=_GivenOnce, metavar="PATH|NAME",
+                        help=f"{help}; also --data PATH")
+    (group or parser).add_argument("--data", dest="data", action=_GivenOnce, default=None,
+                                   metavar="PATH|NAME", help="the same as the PATH argument")
+    parser.set_defaults(usage_error=parser.error)
+
+
+def require_data(args: argparse.Namespace) -> str:
+    """``args.data``; without it, the command's usage error (exit code 2)."""
+    if args.data is None:
+        args.usage_error("no data given: pass PATH|NAME (or --data PATH|NAME)")
+    return args.data
 
 
 def _dimensions(text: str) -> list[int]:

@@ -6,11 +6,13 @@ import argparse
 from pathlib import Path
 
 from ..train.bounds import flag_type
-from .options import add_quiet, image_size
+from .options import add_data, add_quiet, image_size
 
 EXAMPLES = """examples:
-  cnnkit train --data ../shared/data/mnist-png.tar.gz --model tutorial-mnist --epochs 3
-  cnnkit train --data photos/ --model small-cnn --image-size 64 --augment auto --schedule cosine
+  cnnkit train photos/                # a model chosen from the data (the log says which)
+  cnnkit train ../shared/data/mnist-png.tar.gz --model tutorial-mnist --epochs 3
+  cnnkit train photos/ --model small-cnn --image-size 64 --augment auto --schedule cosine
+  cnnkit train photos/ -q             # prints only the final accuracy and the run directory
   cnnkit train --config run.yaml --epochs 20          # flags override the file
   cnnkit train --resume runs/small-cnn-photos         # continue exactly where it stopped
 
@@ -34,11 +36,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", type=Path, help="YAML file of settings (flags win over it)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                   help="continue the run in RUN_DIR from its last checkpoint")
+                   help="continue the run in RUN_DIR from its last checkpoint (a run that "
+                        "stopped before its first checkpoint starts over from its "
+                        "config.yaml)")
     data = p.add_argument_group("data")
-    data.add_argument("--data", metavar="PATH|NAME",
-                      help="training images: folder, archive, CSV, IDX, .npz or a built-in "
-                           "name (mnist, fashion-mnist, cifar10, fashion-mnist-mini)")
+    add_data(p, "training images: folder, archive, CSV, IDX, .npz or a built-in name (mnist, "
+                "fashion-mnist, cifar10, fashion-mnist-mini)", group=data)
     data.add_argument("--val", metavar="PATH", help="validation images (default: the data's "
                       "own val split, else --val-split of the training images)")
     data.add_argument("--val-split", type=flag_type("val_split"), metavar="F",
@@ -54,7 +57,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     model = p.add_argument_group("model and optimisation")
     model.add_argument("--model", metavar="NAME|SPEC|SAVED",
                        help="tutorial-mnist, tutorial-cifar10, small-cnn, a layer-spec "
-                            ".yaml/.json file, or a saved model to continue from")
+                            ".yaml/.json file, or a saved model to continue from (default: "
+                            "chosen from the data, see docs/training.md)")
     model.add_argument("--epochs", type=flag_type("epochs"))
     model.add_argument("--batch-size", type=flag_type("batch_size"),
                        help="default 32 (Keras's default)")
@@ -102,11 +106,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      help="also checkpoint every M minutes inside long epochs (default 10)")
     run.add_argument("--checkpoint-steps", type=flag_type("checkpoint_steps"), metavar="N",
                      help="also checkpoint every N batches")
-    add_quiet(p)
+    add_quiet(p, help="print only the results on stdout: the final accuracy (test, else best "
+                      "validation) and the run directory, one line each")
     p.set_defaults(run=run_train)
 
 
-_NOT_SETTINGS = {"config", "resume", "quiet", "run", "command"}
+_NOT_SETTINGS = {"config", "resume", "quiet", "run", "command", "usage_error"}
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -57,11 +57,8 @@ class RunConfig:
     def validate(self) -> RunConfig:
         """Raise a ConfigError for values that cannot work; returns self."""
         if not self.data:
-            raise ConfigError("no training data given", hint="pass --data PATH|NAME")
-        if not self.model:
-            raise ConfigError("no model given",
-                              hint="pass --model tutorial-mnist|tutorial-cifar10|small-cnn, "
-                                   "a layer-spec .yaml/.json file, or a saved model")
+            raise ConfigError("no training data given",
+                              hint="cnnkit train PATH|NAME (or --data PATH|NAME)")
         for name in SETTINGS:
             value = getattr(self, name)
             if value is None and getattr(RunConfig, name) is not None:

@@ -23,6 +23,7 @@ from ..seeding import set_seed
 from .callbacks import EarlyStopping
 from .checkpoint import read_checkpoint, write_checkpoint
 from .config import RunConfig
+from .default_model import ModelChoice, choose_model
 from .interrupt import catch_interrupt
 from .loop import Trainer, TrainerHook
 from .losses import SparseCategoricalCrossentropy
@@ -191,29 +192,48 @@ class RunRecorder(TrainerHook):
 
 
 def train(config: RunConfig, quiet: bool = False) -> Run:
-    """Start a new run: load its data and build its model, then make its directory (with
-    ``overwrite``, replacing a previous run only once the new inputs proved usable), train,
-    test, and write every run file."""
+    """Start a new run: load its data and build its model (chosen from the data when
+    ``config.model`` is empty), then make its directory (with ``overwrite``, replacing a
+    previous run only once the new inputs proved usable), train, test, and write every run
+    file."""
     config.validate()
-    out = Path(config.out or Path("runs") / default_run_name(config.model, config.data))
     inputs = (config.data, config.val, config.test, config.model)
-    if config.overwrite:
-        check_replaceable(out, inputs)  # before anything is read
-    _configure_torch(config)
-    set_seed(config.seed)
-    data = load_run_data(config, quiet=quiet, **_fit_to_saved_model(config.model))
-    model = build_model(config, data)
-    directory = new_run_dir(out, config.overwrite, inputs)
+    if config.overwrite and (config.out or config.model):
+        check_replaceable(_run_path(config), inputs)  # before anything is read
+    data, model, choice = _prepare(config, quiet)
+    directory = new_run_dir(_run_path(config), config.overwrite, inputs)
     config.out = str(directory)
     config.precision = resolve_precision(config.precision)[0]  # recorded as used
     config.save(directory / "config.yaml")
     log = RunLog(directory / "log.txt", quiet)
     log(f"run directory: {directory}")
+    if choice is not None:
+        log(choice.message)
     return _execute(directory, config, log, quiet, data, model, checkpoint=None)
 
 
+def _run_path(config: RunConfig) -> Path:
+    """``--out``, else ``runs/<model>-<data>``."""
+    return Path(config.out or Path("runs") / default_run_name(config.model, config.data))
+
+
+def _prepare(config: RunConfig, quiet: bool) -> tuple[RunData, object, ModelChoice | None]:
+    """Seed, load the data and build the model of a run that starts from its first batch;
+    without ``config.model``, the model is chosen from the data and written into
+    ``config`` (with the input size it was chosen for)."""
+    _configure_torch(config)
+    set_seed(config.seed)
+    data = load_run_data(config, quiet=quiet, **_fit_to_saved_model(config.model))
+    choice = None
+    if not config.model:
+        choice = choose_model(data.train.image_shape)
+        config.model, config.image_size = choice.name, list(choice.image_size)
+    return data, build_model(config, data), choice
+
+
 def resume(directory: Path, epochs: int | None = None, quiet: bool = False) -> Run:
-    """Continue the run in ``directory`` from its last checkpoint."""
+    """Continue the run in ``directory`` from its last checkpoint; a run that stopped before
+    its first checkpoint starts over from its ``config.yaml``."""
     directory = Path(directory)
     if not (directory / "config.yaml").exists():
         raise ConfigError(f"{directory} is not a run directory (no config.yaml)",
@@ -223,8 +243,14 @@ def resume(directory: Path, epochs: int | None = None, quiet: bool = False) -> R
     if epochs is not None:
         config.epochs = epochs
         config.save(directory / "config.yaml")
-    state = read_checkpoint(directory / "checkpoint" / "last.ckpt")
     log = RunLog(directory / "log.txt", quiet)
+    checkpoint = directory / "checkpoint" / "last.ckpt"
+    if not checkpoint.exists():
+        log.note(f"{directory} has no checkpoint (the run stopped before its first one): "
+                 f"starting it over from its config.yaml")
+        data, model, _ = _prepare(config.validate(), quiet)
+        return _execute(directory, config, log, quiet, data, model, checkpoint=None)
+    state = read_checkpoint(checkpoint)
     if state.get("finished") and state["loop"]["epoch"] >= config.epochs:
         log(f"{directory}: the run already finished {state['loop']['epoch']} epoch(s); "
             f"pass --epochs N (more than {state['loop']['epoch']}) to train further")
@@ -273,7 +299,9 @@ def _execute(directory: Path, config: RunConfig, log: RunLog, quiet: bool, data:
     _finish(recorder, model)
     test_metrics = _test(model, data.test, directory, log)
     write_run_report(directory, data, log, quiet)
-    log(f"done: {directory}")
+    if test_metrics is None:
+        log.result(_best_validation(history.history))
+    log.result(f"run directory: {directory}")
     return Run(directory, model, history, test_metrics)
 
 
@@ -282,7 +310,7 @@ def _fit_to_saved_model(name: str) -> dict:
     from ..models import load_model
     from ..spec import is_saved_model
 
-    if not is_saved_model(name):
+    if not name or not is_saved_model(name):
         return {}
     model = load_model(name, compile=False)
     height, width, channels = model.input_shape[1:]
@@ -347,6 +375,15 @@ def _test(model, test: ImageDataset | None, directory: Path, log: RunLog) -> dic
     metrics = {"test_loss": evaluation.loss, "test_accuracy": evaluation.accuracy,
                "test_images": evaluation.samples, **evaluation.to_dict()}
     write_text_atomically(directory / "metrics.json", json.dumps(metrics, indent=2))
-    log(f"test accuracy: {evaluation.accuracy:.4f} (loss {evaluation.loss:.4f}, "
-        f"{evaluation.samples:,} images)")
+    log.result(f"test accuracy: {evaluation.accuracy:.4f} (loss {evaluation.loss:.4f}, "
+               f"{evaluation.samples:,} images)")
     return metrics
+
+
+def _best_validation(logs: dict) -> str:
+    """The headline of a run without a test split: its best validation accuracy (its last
+    training accuracy when it held no validation images either)."""
+    if logs.get("val_accuracy"):
+        best = int(np.argmax(logs["val_accuracy"]))
+        return f"best validation accuracy: {logs['val_accuracy'][best]:.4f} (epoch {best + 1})"
+    return f"training accuracy: {logs['accuracy'][-1]:.4f} (no validation or test images)"

@@ -151,19 +151,23 @@ class RunLog:
         self.quiet = quiet
 
     def __call__(self, message: str = "") -> None:
-        if not self.quiet:
-            print(message, flush=True)
-        with open(self.path, "a") as f:
-            f.write(message + "\n")
+        self._print(message, sys.stdout, show=not self.quiet)
+
+    def result(self, message: str) -> None:
+        """A result line: printed on stdout even when quiet (``-q`` prints only these), and
+        logged."""
+        self._print(message, sys.stdout, show=True)
 
     def file_only(self, message: str) -> None:
         """Log a line without printing it (the console already shows it another way)."""
-        with open(self.path, "a") as f:
-            f.write(message + "\n")
+        self._print(message, sys.stdout, show=False)
 
     def note(self, message: str) -> None:
         """A notice for the user (stderr) that is also logged."""
-        if not self.quiet:
-            print(message, file=sys.stderr, flush=True)
+        self._print(message, sys.stderr, show=not self.quiet)
+
+    def _print(self, message: str, stream, show: bool) -> None:
+        if show:
+            print(message, file=stream, flush=True)
         with open(self.path, "a") as f:
             f.write(message + "\n")
