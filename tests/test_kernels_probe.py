@@ -25,6 +25,7 @@ def probing(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNKIT_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(build.KERNELS_ENV)
     monkeypatch.setattr(probe, "_decisions", {})
+    monkeypatch.setattr(probe, "_declined", set())
     probe.new_decisions()  # forget what earlier tests decided
     return tmp_path
 
@@ -178,3 +179,16 @@ def test_training_on_two_cores_probes_the_shares_calls(probing, fashion):
     assert np.isfinite(history.history["loss"][0])
     lines = probe.new_decisions()
     assert lines and all("threads 1" in line for line in lines), lines  # one per share thread
+
+
+def test_a_layer_seen_first_with_a_hook_still_gets_its_kernel_later(probing, fashion):
+    set_seed(0)
+    model = zoo.tutorial_mnist((28, 28, 1), 10)
+    model.build()
+    conv = next(m for m in model.net.modules() if isinstance(m, torch.nn.Conv2d))
+    handle = conv.register_forward_hook(lambda *args: None)  # as explain's feature maps do
+    model.predict(fashion[0][:32], verbose=0)
+    assert not any("conv_pool_relu" in line for line in probe.new_decisions())
+    handle.remove()
+    model.predict(fashion[0][:32], verbose=0)
+    assert any("conv_pool_relu" in line for line in probe.new_decisions())

@@ -67,10 +67,12 @@ def eager_float_call(x: torch.Tensor, conv: nn.Conv2d, *others: nn.Module) -> bo
                 or any(tensor.dtype != torch.float32 or tensor.device.type != "cpu"
                        for tensor in (x, weight, conv.bias) if tensor is not None)
                 or torch.is_autocast_enabled("cpu")
-                or any(_hooked(module) for module in (conv, *others)))
+                or any(hooked(module) for module in (conv, *others)))
 
 
-def _hooked(module: nn.Module) -> bool:
+def hooked(module: nn.Module) -> bool:
+    """Whether any forward or backward hook (the module's own or a global one) would see
+    a call of ``module``."""
     everywhere = nn.modules.module
     return bool(module._forward_hooks or module._forward_pre_hooks
                 or module._backward_hooks or module._backward_pre_hooks

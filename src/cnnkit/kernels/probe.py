@@ -31,7 +31,7 @@ from torch import nn
 
 from ..atomic import write_text_atomically
 from . import build
-from .guards import padding_of
+from .guards import hooked, padding_of
 
 ROUNDS = 3
 
@@ -50,6 +50,8 @@ def run_faster(name: str, kernel: Callable, reference: Callable, modules: tuple[
         return None
     if setting == "on" or torch.are_deterministic_algorithms_enabled():
         return kernel(*modules, x)  # deterministic: the same path on every run and resume
+    if any(hooked(module) for module in modules):
+        return None  # hooks come and go (explain, pruning): a decline not to remember
     key = _key(name, modules, x)
     if key is None or key in _declined:
         return None
