@@ -192,3 +192,19 @@ def test_a_layer_seen_first_with_a_hook_still_gets_its_kernel_later(probing, fas
     handle.remove()
     model.predict(fashion[0][:32], verbose=0)
     assert any("conv_pool_relu" in line for line in probe.new_decisions())
+
+
+def test_a_16_byte_build_is_used_only_when_asked_for(probing, monkeypatch, fashion):
+    monkeypatch.setattr(probe, "MIN_LANES", 32)  # as a build narrower than needed
+    calls: list[str] = []
+    counted_and_slowed(monkeypatch, conv_pool_relu, "conv_pool_relu", calls, 0.0)
+    trained_weights(fashion)
+    assert calls == [] and probe.new_decisions() == []
+    monkeypatch.setenv(build.KERNELS_ENV, "1")
+    trained_weights(fashion)
+    assert len(calls) == 96 // 32
+
+
+def test_each_build_says_its_vector_width():
+    library = build.load_kernel("winograd")
+    assert library is not None and library.cnnkit_vector_lanes() in (4, 8, 16)

@@ -34,6 +34,10 @@ from . import build
 from .guards import hooked, padding_of
 
 ROUNDS = 3
+# Builds with 16-byte vectors (SSE4.2; NEON is untested) trained the tutorial CNNs at
+# 0.74-1.00x kernels-off on the EPYC although each chosen layer had won its probe
+# (docs/performance.md): they run only when asked for (CNNKIT_KERNELS=1).
+MIN_LANES = 8
 
 _lock = threading.Lock()
 _decisions: dict[str, dict[str, dict]] = {}  # per kernel, read from its file on first use
@@ -50,6 +54,8 @@ def run_faster(name: str, kernel: Callable, reference: Callable, modules: tuple[
         return None
     if setting == "on" or torch.are_deterministic_algorithms_enabled():
         return kernel(*modules, x)  # deterministic: the same path on every run and resume
+    if _lanes(name) < MIN_LANES:
+        return None
     if any(hooked(module) for module in modules):
         return None  # hooks come and go (explain, pruning): a decline not to remember
     key = _key(name, modules, x)
@@ -66,6 +72,17 @@ def run_faster(name: str, kernel: Callable, reference: Callable, modules: tuple[
                     return None
                 _remember(name, key, decision)
     return kernel(*modules, x) if decision["kernel"] else None
+
+
+def _lanes(name: str) -> int:
+    """The floats in one vector of the kernel's library for the current target (0 when it
+    cannot be built)."""
+    library = build.load_kernel(name)
+    if library is None:
+        return 0
+    if not hasattr(library, "cnnkit_lanes"):
+        library.cnnkit_lanes = int(library.cnnkit_vector_lanes())
+    return library.cnnkit_lanes
 
 
 def new_decisions() -> list[str]:

@@ -147,3 +147,7 @@ inline void sum_parts(const float* sums, long parts, long size, float* out) {
 }
 
 }  // namespace cnnkit
+
+// The floats in one of the target's vectors (16 AVX-512, 8 AVX2, 4 SSE/NEON): with 4, the
+// kernels are used only when asked for (kernels/probe.py).
+extern "C" int cnnkit_vector_lanes() { return cnnkit::kLanes; }
