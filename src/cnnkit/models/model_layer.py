@@ -22,7 +22,7 @@ from .. import layers as layer_lib
 from ..errors import ShapeError
 
 
-class _ModelLayer(layer_lib.Layer):
+class ModelLayer(layer_lib.Layer):
     """The layer side of a model; the model provides ``_layers``, ``_input_shape``, ``net``
     (the built network, or None), ``build(shape)`` and ``_set_fusion()``."""
 

@@ -31,14 +31,15 @@ from .inputs import (
     takes_raw_pixels,
     validation_parts,
 )
-from .model_layer import _ModelLayer
+from .model_layer import ModelLayer
 from .network import Network
+from .saving import load_weights, save_model, save_weights
 from .summary import format_shape, format_summary
 
 PREDICT_BATCH = 256
 
 
-class Sequential(_ModelLayer):
+class Sequential(ModelLayer):
     """A linear stack of layers, used exactly like ``keras.Sequential``.
 
     The model is built from an ``Input`` layer, from the first layer's ``input_shape``, or
@@ -102,6 +103,10 @@ class Sequential(_ModelLayer):
         if self._layers and self._input_shape is not None:
             self.build()
         return layer
+
+    def set_layers(self, input_shape, layers: list) -> None:
+        """Set the input shape and layers of a model being loaded, unchecked and unbuilt."""
+        self._input_shape, self._layers = tuple(input_shape), list(layers)
 
     @property
     def layers(self) -> list:
@@ -413,21 +418,15 @@ class Sequential(_ModelLayer):
         """Save architecture, weights, class names and preprocessing (no pickle).
         A path ending in ``.keras`` or ``.cnnkit`` is one zip file, a path without a suffix
         a folder; ``.h5`` (Keras's legacy HDF5) and other suffixes are refused."""
-        from .saving import save_model
-
         save_model(self, path)
 
     def save_weights(self, path) -> None:
         """Save only the weights, as a safetensors file named ``*.weights.h5`` (as Keras 3
         requires) or ``*.safetensors``."""
-        from .saving import save_weights
-
         save_weights(self, path)
 
     def load_weights(self, path) -> None:
         """Load weights saved by :meth:`save_weights` or :meth:`save`."""
-        from .saving import load_weights
-
         load_weights(self, path)
 
 
