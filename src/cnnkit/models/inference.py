@@ -34,9 +34,9 @@ import torch
 
 from ..data.cache import cache_root
 from ..errors import ConfigError
-from ..train.batches import Preprocess, to_tensor
 from ..train.core_threads import torch_threads
 from .network import Network
+from .preprocess import Preprocess, to_tensor
 
 COMPILE_MIN_BATCH = 32
 AUTO_COMPILE_IMAGES = 50_000

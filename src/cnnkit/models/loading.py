@@ -9,7 +9,7 @@ from safetensors.torch import load as load_safetensors_bytes
 
 from .. import layers as layer_lib
 from ..train import losses, metrics, optimizers
-from ..train.batches import Preprocess
+from .preprocess import Preprocess
 from .saving import load_state, read_parts
 from .sequential import Sequential
 

@@ -65,11 +65,11 @@ def pieces(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, whole: bool
                (end - start) / total)
 
 
-def worth_sharing(batch_size: int, cores: int) -> bool:
-    """Whether a batch should run as shares on ``cores`` threads: where there are several
-    cores and each gets at least a whole piece (measured on 2 cores: the tutorial CNNs at
-    batch 128 ran 1.05-1.3x as fast as on torch's threads, at batch 32 0.8-1.05x)."""
-    return cores > 1 and batch_size >= cores * MICRO_BATCH
+def worth_sharing(batch_size: int, threads: int) -> bool:
+    """Whether a batch should run as shares on ``threads`` threads: where there are several
+    and each gets at least a whole piece (measured on 2 cores: the tutorial CNNs at batch
+    128 ran 1.05-1.3x as fast as on torch's threads, at batch 32 0.8-1.05x)."""
+    return threads > 1 and batch_size >= threads * MICRO_BATCH
 
 
 def shares(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, count: int
