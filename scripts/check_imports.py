@@ -51,17 +51,17 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 
 
-def module_name(path: Path) -> str:
+def module_name(path: Path, package: Path) -> str:
     """``cnnkit.train.loop`` for src/cnnkit/train/loop.py (packages without __init__)."""
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    parts = list(path.relative_to(package.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def read_modules() -> dict[str, Path]:
+def read_modules(package: Path) -> dict[str, Path]:
     """Every module of the package by name."""
-    return {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+    return {module_name(path, package): path for path in sorted(package.rglob("*.py"))}
 
 
 def imports(name: str, path: Path, modules: dict[str, Path]) -> list[tuple[str, str, int]]:
@@ -139,13 +139,14 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def problems() -> list[str]:
-    """One line per broken rule, sorted; empty when the graph is clean."""
-    modules = read_modules()
+def problems(package: Path = PACKAGE) -> list[str]:
+    """One line per broken rule in ``package`` (a folder named cnnkit), sorted; empty when
+    the graph is clean."""
+    modules = read_modules(package)
     graph: dict[str, set[str]] = defaultdict(set)
     found = []
     for name, path in modules.items():
-        where = path.relative_to(PACKAGE.parent)
+        where = path.relative_to(package.parent)
         for target, imported, line in imports(name, path, modules):
             if target != name:
                 graph[name].add(target)
