@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from cnnkit import data
 from cnnkit.errors import ConfigError
-from cnnkit.layers.augment import Rotate, Zoom
+from cnnkit.layers.augment_ops import Rotate, Zoom
 from cnnkit.models.preprocess import Preprocess, to_tensor
 from cnnkit.train.augment import Augmenter, default_augment, parse_augment
 from sample_images import cifar_jpegs, pixels

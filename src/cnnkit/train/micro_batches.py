@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from ..layers.augment import RandomOp
+from ..layers.augment_ops import RandomOp
 from ..layers.draws import Dropout
 
 MICRO_BATCH = 32
