@@ -15,8 +15,9 @@ from ..train import losses as loss_lib
 from ..train import metrics as metric_lib
 from ..train import optimizers as optimizer_lib
 from ..train.batches import ArraySource
+from ..train.evaluate import evaluate
 from ..train.history import History
-from ..train.loop import Trainer, evaluate
+from ..train.loop import Trainer
 from ..train.precision import model_precision
 from ..train.progress import resolve_verbose
 from ..train.task import FitPlan, Task

@@ -36,10 +36,10 @@ from torch import nn
 from ..layers.draws import piece_generator
 from .core_threads import CoreThreads, set_torch_threads, torch_threads
 from .micro_batches import (
-    MICRO_BATCH,
     Piece,
     couples_samples,
     draws_per_piece,
+    one_piece,
     pieces,
     seeded_augmentation,
     shares,
@@ -111,7 +111,7 @@ class BatchGradients:
         weight's ``.grad`` holds the batch's gradient (so no zeroing is needed)."""
         if self.sharing:
             result = self._shares(x, y, w)
-        elif self.whole_batches or len(x) <= MICRO_BATCH:
+        elif one_piece(len(x), self.whole_batches):
             result = self._plain(x, y, w)
         else:
             result = self._share((list(pieces(x, y, w, False)), None))

@@ -18,10 +18,11 @@ import torch
 
 
 class ArraySource:
-    """Images with targets (and optional per-sample weights) that yield torch batches;
-    ``to_input`` makes a batch of images the model's input (a model's ``preprocess``)."""
+    """Images with targets (None for prediction; optional per-sample weights) that yield
+    torch batches; ``to_input`` makes a batch of images the model's input (a model's
+    ``preprocess``)."""
 
-    def __init__(self, images: np.ndarray, targets: np.ndarray,
+    def __init__(self, images: np.ndarray, targets: np.ndarray | None,
                  to_input: Callable[[np.ndarray], torch.Tensor],
                  sample_weights: np.ndarray | None = None):
         self.images = images
@@ -39,7 +40,7 @@ class ArraySource:
         else:
             images = np.take(self.images, index, axis=0)
         x = self.to_input(images)
-        y = torch.from_numpy(np.asarray(self.targets[index]))
+        y = None if self.targets is None else torch.from_numpy(np.asarray(self.targets[index]))
         w = None
         if self.sample_weights is not None:
             w = torch.from_numpy(np.asarray(self.sample_weights[index], dtype=np.float32))

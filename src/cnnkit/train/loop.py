@@ -17,6 +17,7 @@ from .batch_gradients import BatchGradients
 from .batches import ArraySource, WaitTimer
 from .callbacks import CallbackList, TerminateOnNaN
 from .checkpoint import CheckpointError, rng_states, set_rng_states
+from .evaluate import evaluate
 from .history import History
 from .hooks import TrainerHook
 from .loop_state import LoopState
@@ -260,23 +261,3 @@ class Trainer:
         """Loss and metrics over ``source`` in inference mode."""
         return evaluate(self.model.net, source, self.task, batch_size)
 
-
-def evaluate(net: torch.nn.Module, source: ArraySource, task: Task, batch_size: int
-             ) -> dict[str, float]:
-    """Loss and metrics of ``net`` over ``source``, exact over all samples, in fp32 (bf16
-    autocast is for training steps only, so validation, ``evaluate()`` and ``predict()``
-    always agree)."""
-    net.eval()
-    loss_sum, seen = 0.0, 0
-    correct = dict.fromkeys((m.name for m in task.metrics), 0.0)
-    with torch.inference_mode():
-        for x, y, w in source.batches(None, batch_size):
-            output = net(x).float()
-            loss_sum += float(task.loss(output, y, task.on_logits, w)) * len(x)
-            scored = task.outputs_for_metrics(output)
-            for metric in task.metrics:
-                correct[metric.name] += float(metric.correct(
-                    scored, y, task.loss.binary, task.loss.sparse_labels))
-            seen += len(x)
-    seen = max(seen, 1)
-    return {"loss": loss_sum / seen, **{k: v / seen for k, v in correct.items()}}

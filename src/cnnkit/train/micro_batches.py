@@ -52,13 +52,18 @@ def draws_per_piece(net: nn.Module) -> bool:
 Piece = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, float]
 
 
+def one_piece(n: int, whole: bool) -> bool:
+    """True if a batch of ``n`` samples runs as one piece (always, if ``whole``)."""
+    return whole or n <= MICRO_BATCH
+
+
 def pieces(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, whole: bool,
            total: int | None = None) -> Iterator[Piece]:
     """``(x, y, w, fraction)`` for each piece (the whole batch if ``whole``), where fraction
     is the piece's part of a batch of ``total`` samples (default: of these)."""
     n = len(x)
     total = total or n
-    size = n if whole or n <= MICRO_BATCH else MICRO_BATCH
+    size = n if one_piece(n, whole) else MICRO_BATCH
     for start in range(0, n, size):
         end = min(start + size, n)
         yield (x[start:end], y[start:end], None if w is None else w[start:end],
