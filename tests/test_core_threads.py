@@ -15,10 +15,9 @@ from batch_gradient import assert_same_gradient, batch_gradient
 from cnnkit import data, layers, zoo
 from cnnkit.errors import TrainingError
 from cnnkit.models import Sequential
-from cnnkit.train import loop, micro_batches
-from cnnkit.train.batch_gradients import BatchGradients
+from cnnkit.train import batch_gradients, loop
+from cnnkit.train.batch_gradients import BatchGradients, shares
 from cnnkit.train.core_threads import CoreThreads
-from cnnkit.train.micro_batches import shares
 from fit_threads import fit_on_threads
 
 
@@ -139,7 +138,7 @@ def test_shares_give_the_whole_batch_gradient(fashion, two_threads, share_counts
     build = lambda: zoo.tutorial_mnist((28, 28, 1), 10)  # noqa: E731
     split, split_logs = trained(build, fashion, batch_size, **fit)
     assert share_counts and set(share_counts) == {2}
-    monkeypatch.setattr(micro_batches, "MICRO_BATCH", 10_000)  # whole batches, no shares
+    monkeypatch.setattr(batch_gradients, "MICRO_BATCH", 10_000)  # whole batches, no shares
     whole, whole_logs = trained(build, fashion, batch_size, **fit)
     assert len(share_counts) == 2 * 256 // batch_size
     for a, b in zip(whole, split, strict=True):
@@ -158,7 +157,7 @@ def test_shares_give_the_whole_batch_gradient_in_each_precision(fashion, two_thr
     x, y = fashion[0][:128], fashion[1][:128]
     split = batch_gradient(x, y, precision, cores=2)
     assert share_counts == [2]
-    monkeypatch.setattr(micro_batches, "MICRO_BATCH", 10_000)
+    monkeypatch.setattr(batch_gradients, "MICRO_BATCH", 10_000)
     assert_same_gradient(split, batch_gradient(x, y, precision, cores=2), precision)
     assert share_counts == [2]  # whole batches ran on torch's threads
 

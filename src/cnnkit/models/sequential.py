@@ -15,12 +15,10 @@ from ..train import losses as loss_lib
 from ..train import metrics as metric_lib
 from ..train import optimizers as optimizer_lib
 from ..train.batches import ArraySource
-from ..train.evaluate import evaluate
 from ..train.history import History
-from ..train.loop import Trainer
+from ..train.loop import FitPlan, Task, Trainer, evaluate
 from ..train.precision import model_precision
 from ..train.progress import resolve_verbose
-from ..train.task import FitPlan, Task
 from ..train.validation_split import split_last
 from .inference import Inference, check_jit_compile
 from .inputs import (

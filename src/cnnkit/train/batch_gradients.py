@@ -5,8 +5,11 @@ Three ways through, chosen per fit, the same gradient up to float rounding:
 
 - **plain**: a batch of one piece (at most 32 images, or a batch-norm network) on torch's
   threads is ``loss.backward()``, as in any torch loop;
-- **pieces**: a larger batch runs as pieces of 32 images (train/micro_batches.py), each
-  piece's mean loss weighted by its fraction of the batch, their gradients summed;
+- **pieces**: a larger batch runs as pieces of ``MICRO_BATCH`` (32) images, each piece's
+  mean loss weighted by its fraction of the batch, their gradients summed: batch 128's
+  activations do not stay in the caches, a piece's do (the CIFAR-10 tutorial CNN trained
+  slower per image at batch 128 than at 32; as pieces, 1.29-1.45x img/s in a plain torch
+  loop, in ``fit()`` 1.0-1.47x: docs/performance.md);
 - **shares**: where every thread gets at least a whole piece, one share of the pieces per
   thread, each on its own core thread with one torch thread (train/core_threads.py),
   summed in share order, so a run repeats bit for bit for a given number of threads.
@@ -33,19 +36,65 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..layers.draws import piece_generator
+from ..layers.augment_ops import RandomOp
+from ..layers.draws import Dropout, piece_generator
 from .core_threads import CoreThreads, set_torch_threads, torch_threads
-from .micro_batches import (
-    Piece,
-    couples_samples,
-    draws_per_piece,
-    one_piece,
-    pieces,
-    seeded_augmentation,
-    shares,
-    worth_sharing,
-)
 from .threads import ThreadTuner
+
+MICRO_BATCH = 32
+
+
+def couples_samples(net: nn.Module) -> bool:
+    """True if a layer's output for one sample depends on the others (batch norm)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
+def seeded_augmentation(net: nn.Module) -> bool:
+    """True if a random augmentation layer has a generator of its own (its ``seed``): all
+    threads would share it, so shares would draw in whichever order the threads get there.
+    (Other random layers draw from a generator per piece: layers/draws.py.)"""
+    return any(isinstance(m, RandomOp) and m.generator is not None for m in net.modules())
+
+
+def draws_per_piece(net: nn.Module) -> bool:
+    """True if the network has layers that draw from a piece's generator when given one:
+    dropout, and random augmentation layers without a seed of their own."""
+    return any(isinstance(m, Dropout) or (isinstance(m, RandomOp) and m.generator is None)
+               for m in net.modules())
+
+
+Piece = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, float]
+
+
+def pieces(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, whole: bool,
+           total: int | None = None) -> Iterator[Piece]:
+    """``(x, y, w, fraction)`` for each piece (the whole batch if ``whole``), where fraction
+    is the piece's part of a batch of ``total`` samples (default: of these)."""
+    n = len(x)
+    total = total or n
+    size = n if whole or n <= MICRO_BATCH else MICRO_BATCH
+    for start in range(0, n, size):
+        end = min(start + size, n)
+        yield (x[start:end], y[start:end], None if w is None else w[start:end],
+               (end - start) / total)
+
+
+def worth_sharing(batch_size: int, threads: int) -> bool:
+    """Whether a batch should run as shares on ``threads`` threads: where there are several
+    and each gets at least a whole piece (measured on 2 cores: the tutorial CNNs at batch
+    128 ran 1.05-1.3x as fast as on torch's threads, at batch 32 0.8-1.05x)."""
+    return threads > 1 and batch_size >= threads * MICRO_BATCH
+
+
+def shares(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, count: int
+           ) -> list[list[Piece]]:
+    """The batch cut into ``count`` contiguous shares as equal as can be (fewer if the
+    batch has fewer samples), each as its list of pieces; the pieces' fractions sum to 1."""
+    n = len(x)
+    count = max(1, min(count, n))
+    bounds = [n * i // count for i in range(count + 1)]
+    return [list(pieces(x[a:b], y[a:b], None if w is None else w[a:b], False, n))
+            for a, b in itertools.pairwise(bounds)]
 
 
 @dataclass
@@ -111,7 +160,7 @@ class BatchGradients:
         weight's ``.grad`` holds the batch's gradient (so no zeroing is needed)."""
         if self.sharing:
             result = self._shares(x, y, w)
-        elif one_piece(len(x), self.whole_batches):
+        elif self.whole_batches or len(x) <= MICRO_BATCH:
             result = self._plain(x, y, w)
         else:
             result = self._share((list(pieces(x, y, w, False)), None))

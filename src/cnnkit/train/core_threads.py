@@ -11,7 +11,7 @@ Which is faster depends on the batch. Measured on 2 cores, interleaved in one pr
 shares the CIFAR-10 tutorial CNN at batch 128 trained 1.14x as fast as on torch's threads
 (``fit()``; steps alone 1.18-1.30x), the MNIST one 1.05x (0.96-1.09x); at batch 32 shares
 ran 0.80-1.05x. So a fit uses shares when there are several cores and each gets at least a
-whole piece of 32 images (``micro_batches.worth_sharing``). Batch norm networks never do:
+whole piece of 32 images (``batch_gradients.worth_sharing``). Batch norm networks never do:
 their batch statistics couple the samples. Nor do networks with an augmentation layer that
 has a seed of its own, whose one generator the threads would draw from in the order of
 their timing (dropout and unseeded augmentation layers draw from a generator per piece:

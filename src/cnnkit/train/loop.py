@@ -8,6 +8,7 @@ that checkpoints save and restore.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -17,14 +18,46 @@ from .batch_gradients import BatchGradients
 from .batches import ArraySource, WaitTimer
 from .callbacks import CallbackList, TerminateOnNaN
 from .checkpoint import CheckpointError, rng_states, set_rng_states
-from .evaluate import evaluate
+from .evaluate import batch_outputs
 from .history import History
 from .hooks import TrainerHook
 from .loop_state import LoopState
+from .losses import Loss
+from .metrics import Metric
 from .precision import resolve_precision
 from .progress import EpochProgress
-from .task import FitPlan, Task
 from .validation_split import class_counts, warn_on_validation_classes
+
+
+@dataclass
+class Task:
+    """What is being learned: the loss, the metrics and whether the net outputs logits."""
+
+    loss: Loss
+    metrics: list[Metric]
+    on_logits: bool
+
+    def outputs_for_metrics(self, output: torch.Tensor) -> torch.Tensor:
+        """Probabilities for binary metrics (thresholded at 0.5); argmax needs no change."""
+        if self.loss.binary and self.on_logits:
+            return torch.sigmoid(output.float())
+        return output
+
+
+@dataclass
+class FitPlan:
+    """One fit's data and settings, checked: what ``Model.fit`` resolves from Keras's
+    arguments and a :class:`~cnnkit.train.loop.Trainer` runs."""
+
+    task: Task
+    train: ArraySource
+    val: ArraySource | None
+    batch_size: int
+    epochs: int
+    shuffle: bool = True
+    verbose: int = 0
+    callbacks: list = field(default_factory=list)
+    initial_epoch: int = 0
 
 
 def epoch_order(seed: int, epoch: int, n: int, shuffle: bool) -> np.ndarray | None:
@@ -261,3 +294,20 @@ class Trainer:
         """Loss and metrics over ``source`` in inference mode."""
         return evaluate(self.model.net, source, self.task, batch_size)
 
+
+def evaluate(net: torch.nn.Module, source: ArraySource, task: Task, batch_size: int
+             ) -> dict[str, float]:
+    """Keras's loss and metrics of ``net`` over ``source``, exact over all samples, from
+    the one evaluation path (train/evaluate.py): validation and ``evaluate()``."""
+    net.eval()
+    loss_sum, seen = 0.0, 0
+    correct = dict.fromkeys((m.name for m in task.metrics), 0.0)
+    for output, y, w in batch_outputs(net, source, batch_size):
+        loss_sum += float(task.loss(output, y, task.on_logits, w)) * len(output)
+        scored = task.outputs_for_metrics(output)
+        for metric in task.metrics:
+            correct[metric.name] += float(metric.correct(
+                scored, y, task.loss.binary, task.loss.sparse_labels))
+        seen += len(output)
+    seen = max(seen, 1)
+    return {"loss": loss_sum / seen, **{k: v / seen for k, v in correct.items()}}
