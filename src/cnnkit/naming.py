@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
+from .errors import ConfigError
+
 
 def did_you_mean(name: str, valid: Iterable[str]) -> str:
     """`` did you mean 'relu'?`` for the closest valid name, or the list of valid names."""
@@ -21,8 +23,6 @@ def reject_unknown_keywords(where: str, given: Mapping[str, object],
                             valid: Iterable[str]) -> None:
     """Raise a ConfigError for the first keyword in ``given`` that is not ``valid``, with the
     closest valid name: ``fit(batchsize=64)`` must not silently train at batch 32."""
-    from .errors import ConfigError
-
     valid = list(valid)
     for key in given:
         if key not in valid:
@@ -33,8 +33,6 @@ def reject_unknown_keywords(where: str, given: Mapping[str, object],
 def refuse_unsupported(where: str, **values: tuple[object, object]) -> None:
     """Raise a ConfigError for a Keras argument given a value cnnkit cannot honour:
     ``values`` maps each argument to ``(given, default)``; only the default is honoured."""
-    from .errors import ConfigError
-
     for key, (given, default) in values.items():
         if given != default:
             raise ConfigError(f"{where}: {key}={given!r} is not supported by cnnkit",

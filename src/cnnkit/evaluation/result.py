@@ -14,6 +14,7 @@ import numpy as np
 
 from .calibration import Calibration
 from .per_class import averages, class_scores
+from .text import format_evaluation
 from .worst import Example
 
 MOST_CONFUSED = 10  # class pairs listed by most_confused() and to_dict()
@@ -115,6 +116,4 @@ class Evaluation:
     def format_text(self) -> str:
         """Aligned tables for a terminal: summary, per class, most confused, worst
         examples and calibration."""
-        from .text import format_evaluation
-
         return format_evaluation(self)
