@@ -24,10 +24,16 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-# The child: only public API that both versions have (zoo, compile, fit).
+# The child: only public API that both versions have (zoo, compile, fit). Threads 0 is
+# torch's default (all cores, tuned); with a fixed count, the clock may be the process's CPU
+# time, which another process's load disturbs far less than the wall clock.
 CHILD = """
 import sys, time
 import numpy as np
+import torch
+if int(sys.argv[5]):
+    torch.set_num_threads(int(sys.argv[5]))
+clock = time.process_time if sys.argv[6] == "cpu" else time.perf_counter
 from cnnkit.seeding import set_seed
 from cnnkit import zoo
 images, labels = np.load(sys.argv[1]), np.load(sys.argv[2])
@@ -37,9 +43,9 @@ set_seed(0)
 model = build(images.shape[1:], 10)
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 model.fit(images[:1024], labels[:1024], batch_size=batch, epochs=1, verbose=0)  # warm-up
-start = time.perf_counter()
+start = clock()
 model.fit(images, labels, batch_size=batch, epochs=1, verbose=0)
-print(len(images) / (time.perf_counter() - start))
+print(len(images) / (clock() - start))
 """
 
 
@@ -52,10 +58,12 @@ def checkout(commit: str) -> Path:
     return folder
 
 
-def images_per_second(tree: Path, arrays: dict[str, str], model: str, batch: int) -> float:
+def images_per_second(tree: Path, arrays: dict[str, str], model: str, batch: int,
+                      threads: int, clock: str) -> float:
     """One fresh process training on ``tree``'s cnnkit; its steady img/s."""
     done = subprocess.run([sys.executable, "-c", CHILD, arrays["images"], arrays["labels"],
-                           model, str(batch)], capture_output=True, text=True, check=False,
+                           model, str(batch), str(threads), clock],
+                          capture_output=True, text=True, check=False,
                           env={**os.environ, "PYTHONPATH": str(tree / "src")})
     if done.returncode:
         raise RuntimeError(f"{tree}: {done.stderr[-2000:]}")
@@ -72,6 +80,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--batches", type=int, nargs="+", default=[32, 128])
     parser.add_argument("--images", type=int, default=4096)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads (default 0: torch's own, all cores, tuned)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="img/s by the wall clock, or by the process's CPU time "
+                             "(steadier on a busy machine; meant for --threads 1)")
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     args = parser.parse_args()
     trees = {"before": checkout(args.before), "after": REPO}
@@ -82,7 +95,7 @@ def main() -> None:
         for batch in args.batches:
             print(f"{name}, batch {batch}:", flush=True)
             jobs = {version: (lambda t=tree, b=batch, a=arrays, n=name:
-                              images_per_second(t, a, n, b))
+                              images_per_second(t, a, n, b, args.threads, args.clock))
                     for version, tree in trees.items()}
             samples = interleaved(jobs, args.rounds, lambda line: print(line, flush=True))
             ratio = paired_ratio(samples["after"], samples["before"])

@@ -10,7 +10,7 @@ import pytest
 
 from cnnkit.cli import main
 from cnnkit.errors import ConfigError
-from cnnkit.train.rundir import RUN_MARKER, check_replaceable
+from cnnkit.train.rundir import RUN_MARKER, RunDir, check_replaceable
 from test_data_cache import digits_tree as digits
 from train_helpers import write_spec
 
@@ -97,3 +97,19 @@ def test_an_empty_folder_is_used_as_it_is(tmp_path):
     out.mkdir()
     assert train(tmp_path, out, "--overwrite") == 0
     assert (out / "history.csv").exists() and not (tmp_path / "empty-2").exists()
+
+
+def test_every_file_of_a_run_directory_is_one_overwrite_may_replace(tmp_path):
+    run = RunDir(tmp_path / "run")
+    files = [run.marker, run.config, run.history, run.log, run.metrics, run.checkpoint,
+             run.report, run.plots / "curves.png"]
+    for path in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    for which in ("best", "last"):
+        run.model(which).mkdir(parents=True)
+        (run.model(which) / "model.json").touch()
+    check_replaceable(run.path)  # raises if RunDir names a file RUN_LAYOUT does not hold
+    (run.path / "notes.txt").touch()
+    with pytest.raises(ConfigError, match=r"notes\.txt"):
+        check_replaceable(run.path)

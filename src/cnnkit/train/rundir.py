@@ -45,8 +45,23 @@ RUN_LAYOUT: dict = {
     "model": {"best": "*", "last": "*"}, "checkpoint": {"last.ckpt": None}}
 
 
+def _entry(*parts: str, doc: str) -> property:
+    """A property of :class:`RunDir`: the path of ``parts`` under the run directory."""
+    return property(lambda self: self.path.joinpath(*parts), doc=doc)
+
+
 class RunDir:
     """The paths of a run directory's files (see the layout above and ``RUN_LAYOUT``)."""
+
+    marker = _entry(RUN_MARKER, doc="``.cnnkit-run``: a run directory cnnkit created.")
+    config = _entry("config.yaml", doc="``config.yaml``: the resolved settings, written first.")
+    history = _entry("history.csv", doc="``history.csv``: one row per epoch.")
+    log = _entry("log.txt", doc="``log.txt``: what the run printed.")
+    metrics = _entry("metrics.json", doc="``metrics.json``: the final test evaluation.")
+    checkpoint = _entry("checkpoint", "last.ckpt",
+                        doc="``checkpoint/last.ckpt``: everything needed to resume exactly.")
+    report = _entry("report.html", doc="``report.html``: the report.")
+    plots = _entry("report", doc="``report/``: the report's plots as PNG files.")
 
     def __init__(self, path):
         self.path = Path(path)
@@ -54,49 +69,9 @@ class RunDir:
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
 
-    @property
-    def marker(self) -> Path:
-        """``.cnnkit-run``: the folder is a run directory cnnkit created."""
-        return self.path / RUN_MARKER
-
-    @property
-    def config(self) -> Path:
-        """``config.yaml``: the resolved settings, written first."""
-        return self.path / "config.yaml"
-
-    @property
-    def history(self) -> Path:
-        """``history.csv``: one row per epoch."""
-        return self.path / "history.csv"
-
-    @property
-    def log(self) -> Path:
-        """``log.txt``: what the run printed."""
-        return self.path / "log.txt"
-
-    @property
-    def metrics(self) -> Path:
-        """``metrics.json``: the final test evaluation."""
-        return self.path / "metrics.json"
-
-    @property
-    def checkpoint(self) -> Path:
-        """``checkpoint/last.ckpt``: everything needed to resume exactly."""
-        return self.path / "checkpoint" / "last.ckpt"
-
     def model(self, which: str) -> Path:
         """``model/best`` or ``model/last``."""
         return self.path / "model" / which
-
-    @property
-    def report(self) -> Path:
-        """``report.html``."""
-        return self.path / "report.html"
-
-    @property
-    def plots(self) -> Path:
-        """``report/``: the report's plots as PNG files."""
-        return self.path / "report"
 
     def is_run(self) -> bool:
         """True when the folder has a ``config.yaml`` (every run writes it first)."""
