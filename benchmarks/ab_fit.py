@@ -79,6 +79,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--batches", type=int, nargs="+", default=[32, 128])
+    parser.add_argument("--models", nargs="+", default=["mnist", "cifar10"],
+                        choices=["mnist", "cifar10"])
     parser.add_argument("--images", type=int, default=4096)
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads (default 0: torch's own, all cores, tuned)")
@@ -90,7 +92,8 @@ def main() -> None:
     trees = {"before": checkout(args.before), "after": REPO}
     folder = Path(tempfile.mkdtemp(prefix="cnnkit-ab-data-"))
     results = {}
-    for name, workload in WORKLOADS.items():
+    for name in args.models:
+        workload = WORKLOADS[name]
         arrays = load_sample(workload, args.data, args.images).save_npy(folder, name)
         for batch in args.batches:
             print(f"{name}, batch {batch}:", flush=True)
