@@ -32,6 +32,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks examples scripts
+	$(PY) scripts/check_imports.py
 
 # The speed suite, then the kernels built for each instruction set (native, AVX2, SSE4.2).
 bench: install
