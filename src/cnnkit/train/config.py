@@ -15,6 +15,7 @@ import yaml
 from ..atomic import write_text_atomically
 from ..errors import ConfigError
 from ..naming import did_you_mean
+from ..yaml_files import YamlTooLarge, load_bounded
 from .bounds import SETTINGS, problem
 from .precision import PRECISIONS
 
@@ -94,9 +95,13 @@ class RunConfig:
     def load(cls, path: Path) -> RunConfig:
         """Read a YAML (or JSON) config file."""
         try:
-            data = yaml.safe_load(Path(path).read_text())
+            data = load_bounded(Path(path).read_text())
         except OSError as exc:
             raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+        except YamlTooLarge as exc:
+            raise ConfigError(f"config {path} refused: {exc}",
+                              hint="write each setting out; a run config needs no aliases") \
+                from exc
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
         if data is not None and not isinstance(data, dict):
