@@ -72,3 +72,25 @@ def test_a_run_directory_that_cannot_be_made_is_a_config_error(tmp_path, monkeyp
     assert main(argv) == 2
     assert "run directory" in capsys.readouterr().err
     assert (tmp_path / "a-file").read_text() == "mine" and not (tmp_path / "a-file-2").exists()
+
+
+def test_an_empty_folder_says_so_instead_of_an_empty_skip_summary(tmp_path, capsys):
+    (tmp_path / "photos").mkdir()
+    assert main(["data", "inspect", str(tmp_path / "photos")]) == 3
+    err = capsys.readouterr().err
+    assert "no files were found there" in err and not err.rstrip().endswith(":")
+
+
+def test_a_fifo_inside_a_folder_is_a_counted_skip_not_called_an_archive_member(tmp_path,
+                                                                               capsys):
+    from PIL import Image
+
+    folder = tmp_path / "photos" / "cat"
+    folder.mkdir(parents=True)
+    for i in range(2):
+        Image.new("RGB", (8, 8), (i * 90, 0, 0)).save(folder / f"{i}.png")
+    os.mkfifo(folder / "pipe.png")
+    assert main(["data", "inspect", str(tmp_path / "photos")]) == 0
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "not_regular_file" in text and "archive member" not in text
