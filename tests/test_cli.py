@@ -141,7 +141,7 @@ def test_train_help_gives_the_defaults_of_epochs_and_optimizer(capsys):
     from cnnkit.train.config import RunConfig
 
     with pytest.raises(SystemExit):
-        main(["train", "--help"])
+        cli.main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert f"(default {RunConfig.epochs})" in text
     assert f"default {RunConfig.optimizer}" in text
