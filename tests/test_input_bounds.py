@@ -94,3 +94,14 @@ def test_a_fifo_inside_a_folder_is_a_counted_skip_not_called_an_archive_member(t
     out = capsys.readouterr()
     text = out.out + out.err
     assert "not_regular_file" in text and "archive member" not in text
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (["--augment", "flip,bogus"], "bogus"), (["--schedule", "cosin"], "cosin"),
+    (["--class-weight", "balance"], "balance")])
+def test_bad_names_are_refused_before_any_data_is_read(tmp_path, capsys, option, message):
+    """The data path does not exist: a name error first proves nothing was loaded."""
+    argv = ["train", str(tmp_path / "not-yet-decoded"), "--epochs", "1", "-q", *option]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "does not exist" not in err
