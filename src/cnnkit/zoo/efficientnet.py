@@ -12,11 +12,16 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import torch
 from torch import nn
 
 from .catalog import Network
-from .mobile_blocks import Conv2dNormActivation, MBConv, init_weights, make_divisible
+from .mobile_blocks import (
+    Conv2dNormActivation,
+    FeaturesPoolClassifier,
+    MBConv,
+    init_weights,
+    make_divisible,
+)
 
 
 class Stage(NamedTuple):
@@ -43,7 +48,7 @@ def scaled(stages: list[Stage], width_mult: float, depth_mult: float) -> list[St
                        num_layers=math.ceil(s.num_layers * depth_mult)) for s in stages]
 
 
-class EfficientNet(nn.Module):
+class EfficientNet(FeaturesPoolClassifier):
     """``features`` (stem, one ``nn.Sequential`` of :class:`MBConv` blocks per stage, 1x1
     conv to 4x the last stage's channels), global average pool, ``classifier``
     (dropout, linear)."""
@@ -74,18 +79,6 @@ class EfficientNet(nn.Module):
         init_weights(self)
         bound = 1.0 / math.sqrt(num_classes)  # torchvision: linear uniform on 1/sqrt(fan-out)
         nn.init.uniform_(self.classifier[1].weight, -bound, bound)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, H, W) to the last feature map (N, 1280, H/32, W/32)."""
-        return self.features(x)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """The last feature map to class logits."""
-        return self.classifier(torch.flatten(self.avgpool(features), 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Images to class logits."""
-        return self.forward_head(self.forward_features(x))
 
 
 def efficientnet_b0(num_classes: int = 1000, dropout: float = 0.2,

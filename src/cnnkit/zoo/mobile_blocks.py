@@ -10,7 +10,9 @@ module, so that the networks built from them have torchvision's state-dict keys:
 - :class:`StochasticDepth`: drops whole residual branches per sample in training;
 - :class:`MBConv`: EfficientNet's inverted-residual block (``block``, ``stochastic_depth``),
   reusable for other EfficientNet variants with another norm layer or activation;
-- :func:`init_weights`: torchvision's initialisation of the mobile families.
+- :func:`init_weights`: torchvision's initialisation of the mobile families;
+- :class:`FeaturesPoolClassifier`: the protocol of catalog.py for networks made of
+  ``features``, global average pooling and ``classifier``.
 """
 
 from __future__ import annotations
@@ -170,3 +172,26 @@ def init_weights(model: nn.Module, zero_conv_bias: bool = True) -> None:
         elif isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, 0.0, 0.01)
             nn.init.zeros_(module.bias)
+
+
+class FeaturesPoolClassifier(nn.Module):
+    """Base of the networks laid out as ``features``, ``avgpool`` (global average pooling)
+    and ``classifier`` taking the flattened pool: MobileNet v2/v3, EfficientNet. A
+    subclass sets those three modules and ``num_features``."""
+
+    features: nn.Module
+    avgpool: nn.Module
+    classifier: nn.Module
+    num_features: int
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N, 3, H, W) to the last feature map (N, num_features, H/32, W/32)."""
+        return self.features(x)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """The last feature map to class logits."""
+        return self.classifier(torch.flatten(self.avgpool(features), 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Images to class logits."""
+        return self.forward_head(self.forward_features(x))

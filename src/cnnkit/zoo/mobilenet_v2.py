@@ -10,7 +10,12 @@ import torch
 from torch import nn
 
 from .catalog import Network
-from .mobile_blocks import Conv2dNormActivation, init_weights, make_divisible
+from .mobile_blocks import (
+    Conv2dNormActivation,
+    FeaturesPoolClassifier,
+    init_weights,
+    make_divisible,
+)
 
 # expansion t, output channels c, repeats n, first stride s (the paper's Table 2)
 SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
@@ -46,7 +51,7 @@ class InvertedResidual(nn.Module):
         return self.conv(x)
 
 
-class MobileNetV2(nn.Module):
+class MobileNetV2(FeaturesPoolClassifier):
     """``features`` (stem, 17 inverted residuals, 1x1 conv to 1280), global average pool,
     ``classifier`` (dropout, linear). ``width_mult`` scales every layer's channels."""
 
@@ -65,21 +70,10 @@ class MobileNetV2(nn.Module):
         features.append(Conv2dNormActivation(channels, self.num_features, kernel_size=1,
                                              activation_layer=nn.ReLU6))
         self.features = nn.Sequential(*features)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout),
                                         nn.Linear(self.num_features, num_classes))
         init_weights(self)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, H, W) to the last feature map (N, 1280, H/32, W/32)."""
-        return self.features(x)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """The last feature map to class logits."""
-        return self.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(features, 1), 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Images to class logits."""
-        return self.forward_head(self.forward_features(x))
 
 
 def mobilenet_v2(num_classes: int = 1000, **options) -> MobileNetV2:

@@ -14,7 +14,13 @@ import torch
 from torch import nn
 
 from .catalog import Network
-from .mobile_blocks import Conv2dNormActivation, SqueezeExcitation, init_weights, make_divisible
+from .mobile_blocks import (
+    Conv2dNormActivation,
+    FeaturesPoolClassifier,
+    SqueezeExcitation,
+    init_weights,
+    make_divisible,
+)
 
 BatchNorm = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
 
@@ -83,7 +89,7 @@ class InvertedResidual(nn.Module):
         return result
 
 
-class MobileNetV3(nn.Module):
+class MobileNetV3(FeaturesPoolClassifier):
     """``features`` (hard-swish stem, the blocks, 1x1 conv to 6x the last block's
     channels), global average pool, ``classifier`` (linear to ``last_channel``, hard swish,
     dropout, linear)."""
@@ -104,18 +110,6 @@ class MobileNetV3(nn.Module):
             nn.Linear(self.num_features, last_channel), nn.Hardswish(inplace=True),
             nn.Dropout(p=dropout, inplace=True), nn.Linear(last_channel, num_classes))
         init_weights(self)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images (N, 3, H, W) to the last feature map (N, 576 or 960, H/32, W/32)."""
-        return self.features(x)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """The last feature map to class logits."""
-        return self.classifier(torch.flatten(self.avgpool(features), 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Images to class logits."""
-        return self.forward_head(self.forward_features(x))
 
 
 def mobilenet_v3_small(num_classes: int = 1000, dropout: float = 0.2) -> MobileNetV3:
