@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from ..errors import WeightsError
-from ..zoo.catalog import Network
 from .files import read_state_dict
 from .networks import find_network
 from .sources import imagenet_state_dict
+
+if TYPE_CHECKING:
+    from ..zoo.catalog import Network
 
 SHOWN = 4  # mismatching keys named in an error
 

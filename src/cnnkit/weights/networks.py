@@ -1,20 +1,28 @@
-"""Find a zoo network's catalog entry by name, across the family files' ``NETWORKS``."""
+"""Find a zoo network's catalog entry by name, across the family files' ``NETWORKS``.
+
+The zoo is imported on first use, not with this module: ``cnnkit.zoo`` builds models, and
+``cnnkit.models`` may import ``cnnkit.weights``.
+"""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
 from functools import cache
+from typing import TYPE_CHECKING
 
-from .. import zoo
 from ..errors import ConfigError
 from ..naming import did_you_mean
-from ..zoo.catalog import Network
+
+if TYPE_CHECKING:
+    from ..zoo.catalog import Network
 
 
 @cache
 def catalog() -> dict[str, Network]:
     """Every ``NETWORKS`` entry of the modules in ``cnnkit.zoo``, by name."""
+    from .. import zoo
+
     entries: dict[str, Network] = {}
     for info in pkgutil.iter_modules(zoo.__path__):
         module = importlib.import_module(f"{zoo.__name__}.{info.name}")

