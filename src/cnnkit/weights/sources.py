@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import warnings
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,7 +40,7 @@ CROP_PADDING = 32
 @cache
 def torchvision_table() -> dict[str, dict]:
     """torchvision builder name -> its default ImageNet weights (url, resize, crop, ...)."""
-    text = (Path(__file__).with_name("torchvision.json")).read_text()
+    text = Path(__file__).with_name("torchvision.json").read_text()
     return json.loads(text)["networks"]
 
 
@@ -51,7 +52,7 @@ def has_imagenet_weights(network: Network) -> bool:
 def preprocessing(network: Network) -> Preprocessing:
     """The input preparation ``network``'s ImageNet weights were trained and measured with."""
     entry = torchvision_table().get(network.torchvision or "")
-    if entry and network.name not in PYPI_PACKAGES:
+    if entry:
         return Preprocessing(entry["resize"], entry["crop"], network.mean, network.std,
                              entry["interpolation"])
     size = network.input_size
@@ -86,7 +87,11 @@ def _from_package(name: str) -> dict[str, torch.Tensor]:
     if not source.is_file():
         raise WeightsError(f"{package} is installed but has no {source}",
                            hint=f"reinstall it: pip install --force-reinstall {package}")
-    check_hash_prefix(source, hash_prefix(source.name) or "")
+    check_hash_prefix(source, hash_prefix(source.name))
     state_dict = read_state_dict(source)
-    write_safetensors(converted, state_dict)
+    try:
+        write_safetensors(converted, state_dict)
+    except OSError as exc:  # the conversion only saves time: go on without it
+        warnings.warn(f"could not keep the weights as {converted} ({exc}); set CNNKIT_CACHE "
+                      "to a writable folder", stacklevel=2)
     return state_dict
