@@ -41,6 +41,7 @@ def test_pickle_payload_is_refused_without_running(tmp_path):
     assert marker.exists()
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_plain_pickle_payload_is_refused(tmp_path):
     marker = tmp_path / "payload-ran"
     path = tmp_path / "legacy.pt"
