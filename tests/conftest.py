@@ -88,7 +88,8 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         if "CNNKIT_KERNELS" not in os.environ:  # kernels where they apply, not where faster:
             patch.setenv("CNNKIT_KERNELS", "1")  # tests see the same path on every CPU
         for name in list(os.environ):
-            if name == "CNNKIT_DATA" or name.startswith("CNNKIT_DATASET_URL_"):
+            if name in ("CNNKIT_DATA", "CNNKIT_WEIGHTS_URL") or \
+                    name.startswith("CNNKIT_DATASET_URL_"):
                 patch.delenv(name)
         yield cache
 
