@@ -147,5 +147,7 @@ def test_bad_options_get_clear_errors():
         ModuleModel(TWO_BLOCKS, input_shape=(32, 32, 1))  # built for 3 channels
     with pytest.raises(ConfigError, match="pooling='mean' is not one of"):
         ModuleModel(TWO_BLOCKS, include_top=False, pooling="mean")
+    with pytest.raises(ConfigError, match=r"two-blocks: .*depth"):
+        ModuleModel(TWO_BLOCKS, depth=3)
     with pytest.raises(ConfigError, match="unknown network 'two-block'"):
         ModuleModel("two-block")

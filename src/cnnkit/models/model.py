@@ -64,7 +64,8 @@ class Model(_ModelLayer, keras_name="Functional"):
         if inputs is None or outputs is None:
             raise ConfigError("Model() needs inputs= and outputs=",
                               hint="x = layers.Input((32, 32, 3)); y = layers.Conv2D(8, 3)(x)"
-                                   " ...; Model(inputs=x, outputs=y); or use Sequential([...])")
+                                   " ...; Model(inputs=x, outputs=y); or use Sequential([...])"
+                                   " (subclassing Model with a call() is not supported)")
         start, end = _one_tensor(inputs, "inputs"), _one_tensor(outputs, "outputs")
         if not isinstance(start.layer, layer_lib.Input):
             raise ConfigError(f"inputs must come from layers.Input, got {start!r}",
