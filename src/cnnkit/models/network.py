@@ -96,6 +96,15 @@ class Network(nn.Module):
         return [(node.layer, shapes[0]) for node, shapes in
                 zip(self.nodes, self.node_inputs, strict=True)]
 
+    def path_to(self, name: str) -> list[int]:
+        """The node positions from the input to layer ``name``'s first call, following
+        each node's first input."""
+        pos = next(i for i, node in enumerate(self.nodes) if node.layer.name == name)
+        path = [pos]
+        while self.nodes[path[-1]].inputs[0] != INPUT:
+            path.append(self.nodes[path[-1]].inputs[0])
+        return path[::-1]
+
     @property
     def pool_first(self) -> dict[str, str]:
         """``{layer: max pooling layer}`` for the ReLU layers run as op, pool, ReLU."""
