@@ -74,7 +74,6 @@ class Network(nn.Module):
             first.setdefault(node.layer.name, shape)
         self.names = [layer.name for layer in graph.layers]
         self.shapes = [first[name] for name in self.names]
-        self.node_shapes = node_shapes
         self.output_shape = node_shapes[graph.output]
         self.fuse_output(fuse_output)
         plain = [NodeStep(node.layer.name, node.inputs, pos)
