@@ -9,6 +9,8 @@ from cnnkit import data, keras
 from cnnkit.errors import ConfigError, LayerError, ShapeError
 from cnnkit.explain.features import feature_maps
 from cnnkit.explain.gradcam import gradcam
+from cnnkit.explain.params import compare_params
+from cnnkit.explain.receptive import cell_centres
 from cnnkit.keras import backend, layers
 from cnnkit.models import Model, Sequential
 
@@ -143,6 +145,31 @@ def test_gradcam_of_a_graph_explains_its_prediction(fashion):
     assert result.layer == "cat" and result.heatmap.shape == (28, 28)
     np.testing.assert_allclose(result.probabilities, model.predict(image[None])[0], rtol=1e-5)
     assert result.class_index == int(np.argmax(result.probabilities))
+
+
+def two_paths():
+    """A strided side branch listed between the crop and the convolution that reads it."""
+    inputs = keras.Input((16, 16, 1))
+    side = layers.Conv2D(4, 5, strides=2, padding="same", name="side")(inputs)
+    main = layers.Conv2D(4, 3, name="c")(layers.Cropping2D(1, name="crop")(inputs))
+    model = Model(inputs, layers.Concatenate()([layers.Flatten()(side),
+                                                layers.Flatten()(main)]))
+    assert [lay.name for lay in model.layers][1:4] == ["crop", "side", "c"]
+    return model
+
+
+def test_cells_are_placed_along_the_path_to_the_layer():
+    model = two_paths()
+    assert cell_centres(model, "c") == ((2.0, 1.0), (2.0, 1.0))  # crop 1, then 3x3 valid
+    # 5x5 "same" at stride 2 on 16 pads 1 before (TensorFlow puts the odd row after)
+    assert cell_centres(model, "side") == ((1.0, 2.0), (1.0, 2.0))
+
+
+def test_parameter_comparison_takes_each_layers_own_input():
+    rows = {row.layer.split()[0]: row for row in compare_params(two_paths())}
+    assert rows["c"].input_shape == rows["crop"].output_shape == (14, 14, 1)
+    assert rows["side"].input_shape == (16, 16, 1)
+    assert rows["c"].params == 3 * 3 * 4 + 4
 
 
 def test_mistakes_in_a_graph_get_clear_errors():

@@ -126,6 +126,20 @@ def test_a_wrapped_module_in_a_functional_graph(fashion):
     assert model.predict(fashion[0][:2]).shape == (2, 10)
 
 
+def test_class_probabilities_follow_the_classifier_activation(fashion):
+    from cnnkit.models.probabilities import class_probabilities
+
+    x = fashion[0][:4]
+    for activation in ("softmax", None):
+        model = grey(classes=10, classifier_activation=activation)
+        model.torch_module.load_state_dict(TwoBlocks(10, in_chans=1).state_dict())
+        probabilities = class_probabilities(model, model.predict(x))
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    assert Sequential([grey(classes=10), layers.Dense(3)]).final_activation is None
+    assert Sequential([layers.Input((28, 28, 1)), grey(classes=10)]).final_activation == \
+        "softmax"
+
+
 def test_summary_has_a_row_per_top_level_child():
     lines = []
     grey(classes=10, name="two").summary(print_fn=lines.append)

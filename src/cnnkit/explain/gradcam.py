@@ -84,7 +84,7 @@ def _class_scores(model, logits: torch.Tensor) -> tuple[torch.Tensor, np.ndarray
     """One score per class (a single unit ``z`` gives ``[-z, z]``) and the probabilities,
     one per class: the model's softmax or sigmoid, or one applied to its logits when the
     last layer has no activation (a model trained with ``from_logits=True``)."""
-    activation = model.net.nodes[model.net.output].layer.activation
+    activation = model.final_activation
     if activation in (None, "linear"):
         activation = "sigmoid" if logits.shape[1] == 1 else "softmax"
     output = activations.get(activation)(logits.detach())[0].numpy()

@@ -168,12 +168,21 @@ class Model(ModelLayer, keras_name="Functional"):
 
     def _fuses_output(self) -> bool:
         return bool(self.loss is not None and not self._nested
-                    and self.loss.fuses(self._output_activation()))
+                    and self.loss.fuses(self._fusable_activation()))
 
-    def _output_activation(self) -> str | None:
-        """The activation that ends the model (a fused loss takes it over)."""
+    def _fusable_activation(self) -> str | None:
+        """The activation the network applies last, which a fused loss may take over."""
         layer = self._output_layer()
         return None if layer is None else layer.activation
+
+    @property
+    def final_activation(self) -> str | None:
+        """The name of the activation that ends the model (None: it outputs logits), looking
+        into a model that is the output layer."""
+        layer = self._output_layer()
+        if isinstance(layer, Model) and layer.activation is None:
+            return layer.final_activation
+        return self._fusable_activation()
 
     def _require_built(self) -> None:
         if self.net is None:

@@ -107,8 +107,13 @@ class ModuleModel(Model):
         self.build(shape)
         return self.net.output_shape
 
-    def _output_activation(self) -> str | None:
+    def _fusable_activation(self) -> str | None:
         return self.classifier_activation if self.include_top else None
+
+    @property
+    def final_activation(self) -> str | None:
+        """The head's ``classifier_activation`` (None without the head)."""
+        return self._fusable_activation()
 
     def _trace(self, drop_head: bool) -> None:
         """One image through the module: each top-level child's output shape (for

@@ -74,7 +74,6 @@ class Network(nn.Module):
             first.setdefault(node.layer.name, shape)
         self.names = [layer.name for layer in graph.layers]
         self.shapes = [first[name] for name in self.names]
-        self.node_shapes = node_shapes
         self.output_shape = node_shapes[graph.output]
         self.fuse_output(fuse_output)
         plain = [NodeStep(node.layer.name, node.inputs, pos)
@@ -95,6 +94,15 @@ class Network(nn.Module):
         """``(layer, input shape)`` of each node (the first input's shape)."""
         return [(node.layer, shapes[0]) for node, shapes in
                 zip(self.nodes, self.node_inputs, strict=True)]
+
+    def path_to(self, name: str) -> list[int]:
+        """The node positions from the input to layer ``name``'s first call, following
+        each node's first input."""
+        pos = next(i for i, node in enumerate(self.nodes) if node.layer.name == name)
+        path = [pos]
+        while self.nodes[path[-1]].inputs[0] != INPUT:
+            path.append(self.nodes[path[-1]].inputs[0])
+        return path[::-1]
 
     @property
     def pool_first(self) -> dict[str, str]:
