@@ -1,0 +1,144 @@
+"""The mobile zoo families against torchvision's reference layouts.
+
+For MobileNetV2, MobileNetV3-Small/-Large, EfficientNet-B0/-B1, RegNetY-400MF, ShuffleNetV2
+x1.0 and ConvNeXt-Tiny: parameter and buffer counts equal ``models.json``, a state dict
+made from its keys and shapes loads with ``strict=True``, the forward shapes at the default
+size and at 64x64, and a few training steps of MobileNetV2 on real CIFAR-10 images.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnnkit.errors import ConfigError
+from cnnkit.layers.draws import piece_generator
+from cnnkit.zoo import convnext, efficientnet, mobilenet_v2, mobilenet_v3, regnet, shufflenet
+from cnnkit.zoo.mobile_blocks import StochasticDepth
+from cnnkit.zoo.shufflenet import channel_shuffle
+from conftest import CIFAR10_CLASSES, REPO, sample_arrays
+
+REFERENCE = (REPO / ".." / "shared" / "torchvision-reference" / "models.json").resolve()
+NETWORKS = {**mobilenet_v2.NETWORKS, **mobilenet_v3.NETWORKS, **efficientnet.NETWORKS,
+            **regnet.NETWORKS, **shufflenet.NETWORKS, **convnext.NETWORKS}
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict:
+    """``models`` of the torchvision reference; skips when the file is absent."""
+    if not REFERENCE.is_file():
+        pytest.skip(f"torchvision reference not found: {REFERENCE} does not exist")
+    return json.loads(Path(REFERENCE).read_text())["models"]
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, torch.nn.Module]:
+    """Every network, built once at 1000 classes and in evaluation mode."""
+    torch.manual_seed(0)
+    return {name: net.build().eval() for name, net in NETWORKS.items()}
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_parameter_and_buffer_counts_equal_torchvision(name, reference, built):
+    expected = reference[NETWORKS[name].torchvision]
+    model = built[name]
+    assert sum(p.numel() for p in model.parameters()) == expected["params"]
+    assert sum(b.numel() for b in model.buffers()) == expected["buffers"]
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_torchvision_state_dict_loads_strictly(name, reference, built):
+    layout = reference[NETWORKS[name].torchvision]["state_dict"]
+    generator = torch.Generator().manual_seed(1)
+    checkpoint = {key: torch.randn(shape, generator=generator) if shape
+                  else torch.tensor(7)  # num_batches_tracked
+                  for key, shape in layout.items()}
+    model = NETWORKS[name].build()
+    model.load_state_dict(checkpoint, strict=True)
+    loaded = model.state_dict()
+    assert list(loaded) == list(layout)
+    assert all(torch.equal(loaded[key], value) for key, value in checkpoint.items())
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_forward_shapes_at_default_size_and_64(name, built):
+    model, size = built[name], NETWORKS[name].input_size
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, size, size)).shape == (1, 1000)
+        small = torch.randn(2, 3, 64, 64).contiguous(memory_format=torch.channels_last)
+        features = model.forward_features(small)
+        logits = model(small)
+    assert features.shape == (2, model.num_features, 2, 2)
+    assert features.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(model.forward_head(features), logits)
+
+
+# torchvision's normalisation constants: (eps, momentum) of every batch norm, eps of layer norms
+NORMS = {"mobilenet-v2": (1e-5, 0.1), "mobilenet-v3-small": (1e-3, 0.01),
+         "mobilenet-v3-large": (1e-3, 0.01), "efficientnet-b0": (1e-5, 0.1),
+         "efficientnet-b1": (1e-5, 0.1), "regnet-y-400mf": (1e-5, 0.1),
+         "shufflenet-v2-x1-0": (1e-5, 0.1), "convnext-tiny": (1e-6, None)}
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_normalisations_use_torchvisions_constants(name, built):
+    eps, momentum = NORMS[name]
+    norms = [m for m in built[name].modules()
+             if isinstance(m, torch.nn.BatchNorm2d | torch.nn.LayerNorm)]
+    assert norms
+    assert {(m.eps, getattr(m, "momentum", None)) for m in norms} == {(eps, momentum)}
+
+
+def test_convnext_layer_scale_starts_at_1e_6(built):
+    scales = [p for key, p in built["convnext-tiny"].named_parameters() if "layer_scale" in key]
+    assert len(scales) == 18
+    assert all(torch.all(p == 1e-6) for p in scales)
+
+
+def test_mobilenet_v2_training_steps_lower_the_loss_on_cifar10(cifar_sample):
+    images, labels = sample_arrays(cifar_sample["train"], CIFAR10_CLASSES)
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
+    x = x.contiguous(memory_format=torch.channels_last)
+    y = torch.from_numpy(labels).long()
+    torch.manual_seed(0)
+    model = NETWORKS["mobilenet-v2"].build(num_classes=10).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(6):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_stochastic_depth_drops_whole_samples_and_keeps_the_mean():
+    drop = StochasticDepth(0.25)
+    x = torch.ones(4000, 3, 2, 2)
+    with piece_generator(torch.Generator().manual_seed(0)):
+        out = drop(x)
+    with piece_generator(torch.Generator().manual_seed(0)):
+        again = drop(x)
+    assert torch.equal(out, again)  # the piece's generator decides
+    per_sample = out.flatten(1)
+    assert torch.all((per_sample == 0).all(1) | (per_sample == 1 / 0.75).all(1))
+    assert abs((per_sample[:, 0] == 0).float().mean().item() - 0.25) < 0.03
+    assert torch.equal(drop.eval()(x), x)
+
+
+def test_stochastic_depth_refuses_a_probability_outside_0_1():
+    with pytest.raises(ConfigError, match=r"1\.5 is not in 0\.\.1"):
+        StochasticDepth(1.5)
+
+
+def test_channel_shuffle_interleaves_halves_in_either_memory_format():
+    x = torch.arange(6.0).view(1, 6, 1, 1).expand(2, 6, 3, 4).contiguous()
+    expected = torch.tensor([0.0, 3, 1, 4, 2, 5])
+    for memory_format in (torch.contiguous_format, torch.channels_last):
+        out = channel_shuffle(x.contiguous(memory_format=memory_format), 2)
+        assert torch.equal(out[1, :, 2, 3], expected)
+        assert out.is_contiguous(memory_format=memory_format)
