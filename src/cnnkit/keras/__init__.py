@@ -18,8 +18,8 @@ from . import (
     utils,
 )
 from .layers import Input
-from .models import Sequential, load_model
+from .models import Model, Sequential, load_model
 
-__all__ = ["Input", "Sequential", "backend", "callbacks", "config", "datasets", "layers",
+__all__ = ["Input", "Model", "Sequential", "backend", "callbacks", "config", "datasets", "layers",
            "load_model", "losses", "metrics", "mixed_precision", "models", "optimizers",
            "preprocessing", "utils"]

@@ -41,15 +41,14 @@ class ModelFileError(CnnkitError):
 
 
 def model_config(model) -> dict:
-    """Everything but the weights, as JSON-ready data."""
-    from .. import layers as layer_lib
-
+    """Everything but the weights, as JSON-ready data: the model's kind (``class_name``)
+    and its ``get_config()`` (a Sequential's ``layers``, a functional model's graph, a
+    wrapped module's architecture and options), then compile settings, class names and
+    preprocessing."""
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "cnnkit_version": __version__,
-        "name": model.name,
-        "trainable": model.trainable,
-        "input_shape": list(model._input_shape),
-        "layers": [layer_lib.serialize(layer) for layer in model.layers],
+        "class_name": model.keras_name,
+        **model.get_config(),
         "compile": None if model.loss is None else {
             "optimizer": model.optimizer.get_config(), "loss": model.loss.get_config(),
             "metrics": [{"name": m.name, "k": m.k} for m in model.metrics]},
@@ -196,14 +195,11 @@ def _read_parts(path: Path) -> tuple[dict, bytes]:
 
 
 def model_from_config(data: dict, compile: bool = True):
-    """A built model (fresh weights) from :func:`model_config` output."""
+    """A built model (fresh weights) from :func:`model_config` output (a file without
+    ``class_name``, from before functional models, holds a Sequential)."""
     from .. import layers as layer_lib
-    from .sequential import Sequential
 
-    model = Sequential(name=data["name"], trainable=data.get("trainable", True))
-    model._input_shape = tuple(data["input_shape"])
-    for config in data["layers"]:
-        model._layers.append(layer_lib.deserialize(config))
+    model = layer_lib.get(data.get("class_name", "Sequential")).from_config(data)
     model.class_names = data.get("class_names")
     model.preprocess = Preprocess(**data.get("preprocess", {}))
     if compile and data.get("compile"):
@@ -213,7 +209,10 @@ def model_from_config(data: dict, compile: bool = True):
         model.optimizer = optimizers.get(c["optimizer"])
         model.loss = losses.get(c["loss"])
         model.metrics = [metrics.Metric(**m) for m in c["metrics"]]
-    model.build()
+    if model.net is None:
+        model.build()
+    else:
+        model._set_fusion()
     return model
 
 
