@@ -151,7 +151,7 @@ def test_resnet20_training_steps_lower_the_loss_on_cifar10(shared_data):
     model = entry.build(num_classes=10).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     losses = []
-    for _ in range(6):
+    for _ in range(4):
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad()
         loss.backward()
