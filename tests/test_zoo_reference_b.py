@@ -3,7 +3,7 @@
 For MobileNetV2, MobileNetV3-Small/-Large, EfficientNet-B0/-B1, RegNetY-400MF, ShuffleNetV2
 x1.0 and ConvNeXt-Tiny: parameter and buffer counts equal ``models.json``, a state dict
 made from its keys and shapes loads with ``strict=True``, the forward shapes at the default
-size and at 64x64, and a few training steps of MobileNetV2 on real CIFAR-10 images.
+size and at 64x64, and a few training steps of each on real CIFAR-10 images.
 """
 
 from __future__ import annotations
@@ -98,16 +98,32 @@ def test_convnext_layer_scale_starts_at_1e_6(built):
     assert all(torch.all(p == 1e-6) for p in scales)
 
 
-def test_mobilenet_v2_training_steps_lower_the_loss_on_cifar10(cifar_sample):
+@pytest.fixture(scope="module")
+def cifar_batch(cifar_sample) -> tuple[torch.Tensor, torch.Tensor]:
+    """10 real CIFAR-10 training images (1 per class) as 0..1 floats, and their labels."""
     images, labels = sample_arrays(cifar_sample["train"], CIFAR10_CLASSES)
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
-    x = x.contiguous(memory_format=torch.channels_last)
-    y = torch.from_numpy(labels).long()
+    x = torch.from_numpy(images[::4]).permute(0, 3, 1, 2).float().div(255)
+    return x.contiguous(memory_format=torch.channels_last), torch.from_numpy(labels[::4]).long()
+
+
+# Stochastic depth drops whole residual branches per image: on 10 images over 5 steps its
+# noise can drown the trend in EfficientNet (B1: 4.9 -> 6.3 with seed 0; it is tested on
+# its own below). ConvNeXt takes smaller steps, as in its recipe (AdamW, 4e-3 per 4096
+# images): with Adam at 1e-3 its loss jumps about (2.5 -> 2.2 after 5 steps, seed 1).
+TRAINING = {"efficientnet-b0": ({"stochastic_depth_prob": 0.0}, 1e-3),
+            "efficientnet-b1": ({"stochastic_depth_prob": 0.0}, 1e-3),
+            "convnext-tiny": ({}, 3e-4)}
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_training_steps_lower_the_loss_on_cifar10_at_32x32(name, cifar_batch):
+    x, y = cifar_batch
+    options, lr = TRAINING.get(name, ({}, 1e-3))
     torch.manual_seed(0)
-    model = NETWORKS["mobilenet-v2"].build(num_classes=10).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model = NETWORKS[name].build(num_classes=10, **options).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     losses = []
-    for _ in range(6):
+    for _ in range(5):
         loss = torch.nn.functional.cross_entropy(model(x), y)
         optimizer.zero_grad()
         loss.backward()
