@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from cnnkit import zoo
+from fit_threads import fit_on_threads
 
 # fp32: a first-layer weight of the MNIST tutorial CNN sums 128 images x 26 x 26 positions;
 # summed in two orders, such a sum's rounding error grows like sqrt(terms) units of fp32's
@@ -27,8 +28,8 @@ def batch_gradient(images: np.ndarray, labels: np.ndarray, precision: str,
     model = zoo.tutorial_mnist((28, 28, 1), 10)
     model.precision = precision
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    model.fit(images, labels, batch_size=len(images), epochs=1, shuffle=False, verbose=0,
-              trainer_options={"cores": cores})
+    fit_on_threads(model, images, labels, batch_size=len(images), epochs=1, shuffle=False,
+                   verbose=0, threads=cores)
     return [p.grad.detach().double().clone() for p in model.net.parameters()]
 
 

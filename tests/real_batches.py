@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from cnnkit import data
-from cnnkit.train.batches import Preprocess, to_tensor
+from cnnkit.models.preprocess import Preprocess, to_tensor
 
 
 def real_batch(count: int = 32, channels: int = 1) -> torch.Tensor:

@@ -11,9 +11,9 @@ import torch.nn.functional as F
 
 from cnnkit import data
 from cnnkit.errors import ConfigError
-from cnnkit.layers.augment import Rotate, Zoom
+from cnnkit.layers.augment_ops import Rotate, Zoom
+from cnnkit.models.preprocess import Preprocess, to_tensor
 from cnnkit.train.augment import Augmenter, default_augment, parse_augment
-from cnnkit.train.batches import Preprocess, to_tensor
 from sample_images import cifar_jpegs, pixels
 
 CIFAR = (32, 32, 3)

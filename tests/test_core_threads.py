@@ -15,10 +15,10 @@ from batch_gradient import assert_same_gradient, batch_gradient
 from cnnkit import data, layers, zoo
 from cnnkit.errors import TrainingError
 from cnnkit.models import Sequential
-from cnnkit.train import loop, micro_batches
-from cnnkit.train.batch_gradients import BatchGradients
+from cnnkit.train import batch_gradients, loop
+from cnnkit.train.batch_gradients import BatchGradients, shares
 from cnnkit.train.core_threads import CoreThreads
-from cnnkit.train.micro_batches import shares
+from fit_threads import fit_on_threads
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +56,8 @@ def trained(build, fashion, batch_size, cores=2, **fit):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     x, y = fashion
-    history = model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=False, verbose=0,
-                        trainer_options={"cores": cores}, **fit)
+    history = fit_on_threads(model, x, y, batch_size=batch_size, epochs=2, shuffle=False,
+                             verbose=0, threads=cores, **fit)
     return model.get_weights(), history.history
 
 
@@ -138,7 +138,7 @@ def test_shares_give_the_whole_batch_gradient(fashion, two_threads, share_counts
     build = lambda: zoo.tutorial_mnist((28, 28, 1), 10)  # noqa: E731
     split, split_logs = trained(build, fashion, batch_size, **fit)
     assert share_counts and set(share_counts) == {2}
-    monkeypatch.setattr(micro_batches, "MICRO_BATCH", 10_000)  # whole batches, no shares
+    monkeypatch.setattr(batch_gradients, "MICRO_BATCH", 10_000)  # whole batches, no shares
     whole, whole_logs = trained(build, fashion, batch_size, **fit)
     assert len(share_counts) == 2 * 256 // batch_size
     for a, b in zip(whole, split, strict=True):
@@ -157,7 +157,7 @@ def test_shares_give_the_whole_batch_gradient_in_each_precision(fashion, two_thr
     x, y = fashion[0][:128], fashion[1][:128]
     split = batch_gradient(x, y, precision, cores=2)
     assert share_counts == [2]
-    monkeypatch.setattr(micro_batches, "MICRO_BATCH", 10_000)
+    monkeypatch.setattr(batch_gradients, "MICRO_BATCH", 10_000)
     assert_same_gradient(split, batch_gradient(x, y, precision, cores=2), precision)
     assert share_counts == [2]  # whole batches ran on torch's threads
 
@@ -199,11 +199,11 @@ def test_random_layers_draw_per_piece_so_runs_repeat_on_any_number_of_cores(
     first, first_logs = trained(build, fashion, 128)
     again, _ = trained(build, fashion, 128)
     assert set(share_counts) == {2}
-    use_cores = loop.Trainer.use_cores
-    monkeypatch.setattr(loop.Trainer, "use_cores",  # as the tuner does on a busy machine
-                        lambda self, cores: use_cores(self, 1))
+    use_threads = BatchGradients.use_threads
+    monkeypatch.setattr(BatchGradients, "use_threads",  # as the tuner does on a busy machine
+                        lambda self, threads: use_threads(self, 1))
     one_core, one_core_logs = trained(build, fashion, 128)
-    monkeypatch.setattr(loop.Trainer, "use_cores", use_cores)
+    monkeypatch.setattr(BatchGradients, "use_threads", use_threads)
     assert 1 in share_counts
     for a, b, c in zip(first, again, one_core, strict=True):
         assert np.array_equal(a, b)
@@ -213,8 +213,8 @@ def test_random_layers_draw_per_piece_so_runs_repeat_on_any_number_of_cores(
     model = build()  # the same initial weights...
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     torch.manual_seed(1)  # ...other draws: the random layers matter
-    model.fit(*fashion, batch_size=128, epochs=2, shuffle=False, verbose=0,
-              trainer_options={"cores": 2})
+    fit_on_threads(model, *fashion, batch_size=128, epochs=2, shuffle=False, verbose=0,
+                   threads=2)
     assert any(not np.array_equal(a, b)
                for a, b in zip(first, model.get_weights(), strict=True))
 
@@ -267,8 +267,8 @@ def test_a_nan_loss_in_a_share_stops_before_the_step(fashion, two_threads, share
     x[40] = np.nan  # in the second share
     before = model.get_weights()
     with pytest.raises(TrainingError, match="batch 1"):
-        model.fit(x, fashion[1][:64], batch_size=64, shuffle=False, verbose=0,
-                  trainer_options={"cores": 2})
+        fit_on_threads(model, x, fashion[1][:64], batch_size=64, shuffle=False, verbose=0,
+                       threads=2)
     assert share_counts == [2]
     for a, b in zip(before, model.get_weights(), strict=True):
         assert np.array_equal(a, b)

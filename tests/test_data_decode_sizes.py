@@ -12,7 +12,7 @@ from PIL import Image
 
 from cnnkit.data import ImageDataset
 from cnnkit.data.arrays import conform
-from cnnkit.data.decode import _fit, crop_box, decode
+from cnnkit.data.decode import crop_box, decode, fit_to_size
 from cnnkit.data.tree import load_tree
 from sample_images import cifar_jpegs, encode, pixels
 
@@ -46,7 +46,7 @@ def test_real_photos_of_every_shape_fit_every_target():
         for src_h in PHOTO_SIDES:
             image = real_photo(src_w, src_h)
             for height, width in TARGETS:
-                assert _fit(image, height, width).size == (width, height)
+                assert fit_to_size(image, height, width).size == (width, height)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])

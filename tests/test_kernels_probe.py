@@ -13,8 +13,9 @@ from cnnkit import data, zoo
 from cnnkit import layers as L
 from cnnkit.kernels import build, conv_pool_relu, fused, probe, winograd
 from cnnkit.models import Sequential
+from cnnkit.models.preprocess import Preprocess, to_tensor
 from cnnkit.seeding import set_seed
-from cnnkit.train.batches import Preprocess, to_tensor
+from fit_threads import fit_on_threads
 
 SLOW_SECONDS = 0.05  # far above either way's time for one 32-image layer call
 
@@ -56,8 +57,8 @@ def trained_weights(fashion) -> list[np.ndarray]:
     model = zoo.tutorial_mnist((28, 28, 1), 10)
     model.precision = "fp32"
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(*fashion, batch_size=32, epochs=1, shuffle=False, verbose=0,
-              trainer_options={"cores": 1})
+    fit_on_threads(model, *fashion, batch_size=32, epochs=1, shuffle=False, verbose=0,
+                   threads=1)
     return model.get_weights()
 
 
@@ -158,7 +159,7 @@ def test_calls_that_never_use_a_probe_are_not_probed_again(probing, monkeypatch,
     model = zoo.tutorial_mnist((28, 28, 1), 10)
     model.precision = "bf16" if setting == "bf16" else "fp32"
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(*fashion, batch_size=32, epochs=1, verbose=0, trainer_options={"cores": 1})
+    fit_on_threads(model, *fashion, batch_size=32, epochs=1, verbose=0, threads=1)
     fused_layers = 2
     # bf16: one probe per layer finds the kernel turning autocast away, then none
     assert len(probes) == (fused_layers if setting == "bf16" else 0)
@@ -173,8 +174,8 @@ def test_training_on_two_cores_probes_the_shares_calls(probing, fashion):
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        history = model.fit(*fashion, batch_size=64, epochs=1, verbose=0,
-                            trainer_options={"cores": 2})
+        history = fit_on_threads(model, *fashion, batch_size=64, epochs=1, verbose=0,
+                                 threads=2)
     finally:
         torch.set_num_threads(before)
     assert np.isfinite(history.history["loss"][0])

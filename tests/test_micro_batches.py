@@ -1,4 +1,4 @@
-"""Large batches train as pieces (train/micro_batches.py) with the whole batch's gradient."""
+"""Large batches train as pieces (train/batch_gradients.py) with the whole batch's gradient."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,8 @@ import torch
 
 from batch_gradient import assert_same_gradient, batch_gradient
 from cnnkit import data, zoo
-from cnnkit.train import batch_gradients, micro_batches
-from cnnkit.train.micro_batches import pieces
+from cnnkit.train import batch_gradients
+from cnnkit.train.batch_gradients import pieces
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def fashion():
 
 
 def trained(build, fashion, micro_batch, monkeypatch, **fit):
-    monkeypatch.setattr(micro_batches, "MICRO_BATCH", micro_batch)
+    monkeypatch.setattr(batch_gradients, "MICRO_BATCH", micro_batch)
     torch.manual_seed(0)
     model = build()
     model.precision = "fp32"  # fp32 sums are compared below; bf16: the one-step test
@@ -46,9 +46,9 @@ def test_pieces_give_the_whole_batch_gradient(fashion, monkeypatch, fit):
 def test_pieces_give_the_whole_batch_gradient_in_each_precision(fashion, monkeypatch,
                                                                  precision):
     x, y = fashion[0][:128], fashion[1][:128]
-    monkeypatch.setattr(micro_batches, "MICRO_BATCH", 10_000)
+    monkeypatch.setattr(batch_gradients, "MICRO_BATCH", 10_000)
     whole = batch_gradient(x, y, precision)
-    monkeypatch.setattr(micro_batches, "MICRO_BATCH", 32)
+    monkeypatch.setattr(batch_gradients, "MICRO_BATCH", 32)
     split = batch_gradient(x, y, precision)
     assert any(not torch.equal(a, b) for a, b in zip(whole, split, strict=True))
     assert_same_gradient(split, whole, precision)
@@ -57,7 +57,7 @@ def test_pieces_give_the_whole_batch_gradient_in_each_precision(fashion, monkeyp
 def test_the_gradient_check_tells_a_misweighted_piece_from_rounding(fashion, monkeypatch):
     x, y = fashion[0][:128], fashion[1][:128]
     whole = batch_gradient(x, y, "bf16")
-    right = micro_batches.pieces
+    right = batch_gradients.pieces
 
     def first_piece_weighted_wrong(*args, **kwargs):
         for index, (xs, ys, ws, fraction) in enumerate(right(*args, **kwargs)):

@@ -93,13 +93,14 @@ def test_the_command_line_augments_in_the_models_pixel_range(tmp_path, monkeypat
                                                             value_range):
     from cnnkit.cli import main
     from cnnkit.train import augment
+    from cnnkit.workflows import setup
 
     spec = tmp_path / "spec.yaml"
     spec.write_text(front + "- Conv2D: {filters: 4, kernel_size: 3, activation: relu}\n"
                     "- Flatten\n- Dense: {units: auto, activation: softmax}\n")
     seen = []
     parse = augment.parse_augment
-    monkeypatch.setattr(augment, "parse_augment",
+    monkeypatch.setattr(setup, "parse_augment",
                         lambda spec, shape, value_range=(0.0, 1.0): seen.append(value_range)
                         or parse(spec, shape, value_range))
     out = tmp_path / "run"

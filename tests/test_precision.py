@@ -35,7 +35,7 @@ def test_auto_follows_the_cpu(monkeypatch, no_environment, has_native, expected)
     monkeypatch.setattr(precision, "native_bf16", lambda: has_native)
     assert precision.resolve_precision("auto") == (expected, None)
     model = trained_model()
-    trainer = Trainer(model, Task(model.loss, model.metrics, True), "auto", cores=1)
+    trainer = Trainer(model, Task(model.loss, model.metrics, True), "auto", threads=1)
     assert trainer.precision == expected
 
 

@@ -36,7 +36,7 @@ def _run(tuner: ThreadTuner, clock: Clock, steps: int) -> list[int]:
     for _ in range(steps):
         used.append(torch.get_num_threads())
         clock.step()
-        tuner.after_step(None)
+        tuner.step_done()
     return used
 
 
@@ -52,7 +52,7 @@ def test_the_faster_setting_wins(monkeypatch, restore_threads, timing, winner):
     assert set(used[:WARMUP_STEPS + PROBE_STEPS]) == {2}  # probes all cores first
     assert 1 in used  # then one thread
     assert used[-20:] == [winner] * 20
-    tuner.after_training(None)
+    tuner.finish()
     assert torch.get_num_threads() == 2
 
 
@@ -72,7 +72,7 @@ def test_a_new_fit_within_the_minute_reuses_the_decision(monkeypatch, restore_th
     monkeypatch.setattr(tuner_module.time, "perf_counter", clock)
     first = ThreadTuner(2, torch.set_num_threads, recheck_seconds=30.0)
     _run(first, clock, 40)
-    first.after_training(None)
+    first.finish()
     assert torch.get_num_threads() == 2
     second = ThreadTuner(2, torch.set_num_threads, recheck_seconds=30.0)  # the next fit() call
     assert torch.get_num_threads() == 2  # until its first step: a failing fit keeps both

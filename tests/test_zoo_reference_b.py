@@ -3,7 +3,9 @@
 For MobileNetV2, MobileNetV3-Small/-Large, EfficientNet-B0/-B1, RegNetY-400MF, ShuffleNetV2
 x1.0 and ConvNeXt-Tiny: parameter and buffer counts equal ``models.json``, a state dict
 made from its keys and shapes loads with ``strict=True``, the forward shapes at the default
-size and at 64x64, and a few training steps of each on real CIFAR-10 images.
+size and at 64x64, and a few training steps of each on real CIFAR-10 images. And against
+torchvision's own modules (``torchvision_oracle.py``): the same logits from the same
+weights, the same initial weights from the same seed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cnnkit.zoo import convnext, efficientnet, mobilenet_v2, mobilenet_v3, regne
 from cnnkit.zoo.mobile_blocks import StochasticDepth
 from cnnkit.zoo.shufflenet import channel_shuffle
 from conftest import CIFAR10_CLASSES, REPO, sample_arrays
+from torchvision_oracle import LOGIT_STEP, OUTPUTS, init_sums, oracle_images, oracle_state_dict
 
 REFERENCE = (REPO / ".." / "shared" / "torchvision-reference" / "models.json").resolve()
 NETWORKS = {**mobilenet_v2.NETWORKS, **mobilenet_v3.NETWORKS, **efficientnet.NETWORKS,
@@ -36,9 +39,19 @@ def reference() -> dict:
 
 @pytest.fixture(scope="module")
 def built() -> dict[str, torch.nn.Module]:
-    """Every network, built once at 1000 classes and in evaluation mode."""
-    torch.manual_seed(0)
-    return {name: net.build().eval() for name, net in NETWORKS.items()}
+    """Every network, built at 1000 classes right after ``torch.manual_seed(0)``, in
+    evaluation mode."""
+    models = {}
+    for name, net in NETWORKS.items():
+        torch.manual_seed(0)
+        models[name] = net.build().eval()
+    return models
+
+
+@pytest.fixture(scope="module")
+def torchvision_outputs() -> dict:
+    """What torchvision's own networks computed (tests/data/torchvision_outputs.json)."""
+    return json.loads(OUTPUTS.read_text())
 
 
 @pytest.mark.parametrize("name", NETWORKS)
@@ -52,15 +65,29 @@ def test_parameter_and_buffer_counts_equal_torchvision(name, reference, built):
 @pytest.mark.parametrize("name", NETWORKS)
 def test_torchvision_state_dict_loads_strictly(name, reference, built):
     layout = reference[NETWORKS[name].torchvision]["state_dict"]
-    generator = torch.Generator().manual_seed(1)
-    checkpoint = {key: torch.randn(shape, generator=generator) if shape
-                  else torch.tensor(7)  # num_batches_tracked
-                  for key, shape in layout.items()}
+    checkpoint = oracle_state_dict(layout)
     model = NETWORKS[name].build()
     model.load_state_dict(checkpoint, strict=True)
     loaded = model.state_dict()
     assert list(loaded) == list(layout)
     assert all(torch.equal(loaded[key], value) for key, value in checkpoint.items())
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_logits_equal_torchvisions_for_the_same_weights(name, torchvision_outputs):
+    model = NETWORKS[name].build().eval()
+    layout = {key: list(value.shape) for key, value in model.state_dict().items()}
+    model.load_state_dict(oracle_state_dict(layout))
+    with torch.no_grad():
+        logits = model(oracle_images())[:, ::LOGIT_STEP]
+    expected = torch.tensor(torchvision_outputs[NETWORKS[name].torchvision]["logits"])
+    torch.testing.assert_close(logits, expected, rtol=1e-4, atol=1e-4 * expected.abs().max())
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_a_seed_draws_torchvisions_initial_weights(name, built, torchvision_outputs):
+    expected = torchvision_outputs[NETWORKS[name].torchvision]["init"]
+    assert init_sums(built[name]) == pytest.approx(expected, rel=1e-9)
 
 
 @pytest.mark.parametrize("name", NETWORKS)

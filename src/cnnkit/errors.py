@@ -80,3 +80,10 @@ class LayerError(CnnkitError):
 
 class LayerShapeError(LayerError):
     """The input is too small for a layer: the image shrinks below 1x1 on the way."""
+
+
+class WeightsError(CnnkitError):
+    """Pretrained weights cannot be had or used: package missing, download failed, a file
+    that is not a state dict, was tampered with, or does not fit the network."""
+
+    exit_code = 8

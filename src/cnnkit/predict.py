@@ -20,7 +20,7 @@ from .data.decode import ImageProblem, has_image_extension
 from .data.parallel import chunked, decode_chunk, make_executor, run_ordered, worker_count
 from .data.progress import progress_bar
 from .data.sources import Member, is_archive, scan_folder
-from .data.tree import _scan_archive
+from .data.tree import scan_archive
 from .errors import ConfigError, DataError, ShapeError
 from .models import Sequential
 from .models.probabilities import class_probabilities
@@ -94,7 +94,7 @@ def _members(path: Path, display_root: str) -> Iterator[Member]:
                 yield member
     elif is_archive(path):
         kind = "zip" if path.name.lower().endswith(".zip") else "tar"
-        yield from filter(_wanted, _scan_archive(path, kind, with_bytes=True))
+        yield from filter(_wanted, scan_archive(path, kind, with_bytes=True))
     else:
         yield Member((path.name,), display_root, payload=str(path))
 

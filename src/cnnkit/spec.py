@@ -31,8 +31,8 @@ import yaml
 from . import layers as layer_lib
 from . import zoo
 from .errors import ConfigError, LayerError, ShapeError
+from .model_files import ARCHIVE_SUFFIXES
 from .models import Sequential, load_model
-from .models.saving import ARCHIVE_SUFFIXES
 from .naming import did_you_mean
 from .yaml_files import YamlTooLarge, compose_bounded
 

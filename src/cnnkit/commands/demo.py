@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     """Train, test and report; returns 0."""
     from ..train.config import RunConfig
-    from ..train.run import train
+    from ..workflows import train
 
     config = RunConfig(data="fashion-mnist-mini", model="tutorial-mnist", epochs=args.epochs,
                        seed=args.seed, out=args.out)

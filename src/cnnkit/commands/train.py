@@ -121,7 +121,7 @@ def run_train(args: argparse.Namespace) -> int:
     """Start or resume a run; returns 0 when it finishes."""
     from ..errors import ConfigError
     from ..train.config import RunConfig
-    from ..train.run import resume, train
+    from ..workflows import resume, train
 
     if args.resume:
         extra = {k for k, v in vars(args).items()

@@ -17,7 +17,7 @@ from PIL import Image
 
 from ..errors import DataError
 from .dataset import ImageDataset
-from .decode import MAX_SIDE, _fit, size_problem
+from .decode import MAX_SIDE, fit_to_size, size_problem
 
 NPZ_SPLITS = {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")}
 
@@ -180,5 +180,5 @@ def _resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
     out = np.empty((len(images), height, width, channels), dtype=np.uint8)
     for i, image in enumerate(images):
         pil = Image.fromarray(image[..., 0] if channels == 1 else image)
-        out[i] = np.asarray(_fit(pil, height, width)).reshape(height, width, channels)
+        out[i] = np.asarray(fit_to_size(pil, height, width)).reshape(height, width, channels)
     return out

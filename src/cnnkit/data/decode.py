@@ -71,7 +71,8 @@ def has_image_extension(name: str) -> bool:
     return dot >= 0 and name[dot:].lower() in IMAGE_EXTENSIONS
 
 
-def _open(data: bytes) -> Image.Image:
+def open_image(data: bytes) -> Image.Image:
+    """The image in ``data``, opened by PIL; an ImageProblem for an empty or unreadable file."""
     if not data:
         raise ImageProblem("empty_file")
     if len(data) > MAX_FILE_BYTES:
@@ -114,7 +115,7 @@ def _turned(image: Image.Image) -> bool:
 
 def probe(data: bytes) -> Header:
     """Read an image's size (after EXIF rotation) and mode without decoding the pixels."""
-    image = _open(data)
+    image = open_image(data)
     height, width = image.height, image.width
     if _turned(image):
         height, width = width, height
@@ -163,7 +164,7 @@ def crop_box(src_w: int, src_h: int, height: int, width: int
     return left, 0.0, min(float(src_w), left + box_w), float(src_h)
 
 
-def _fit(image: Image.Image, height: int, width: int) -> Image.Image:
+def fit_to_size(image: Image.Image, height: int, width: int) -> Image.Image:
     """Scale to cover (height, width), keeping the aspect ratio, and crop the centre."""
     if image.size == (width, height):
         return image
@@ -173,7 +174,7 @@ def _fit(image: Image.Image, height: int, width: int) -> Image.Image:
 
 def decode(data: bytes, height: int, width: int, channels: int) -> np.ndarray:
     """Decode ``data`` to a uint8 ``(height, width, channels)`` array by the module's policy."""
-    image = _open(data)
+    image = open_image(data)
     try:
         if image.format == "JPEG" and image.mode in ("RGB", "L"):
             # Let libjpeg decode at a reduced scale when the target is much smaller (the
@@ -181,7 +182,7 @@ def decode(data: bytes, height: int, width: int, channels: int) -> np.ndarray:
             image.draft(image.mode, (height, width) if _turned(image) else (width, height))
         image.load()
         image = ImageOps.exif_transpose(image)
-        image = _fit(_to_channels(image, channels), height, width)
+        image = fit_to_size(_to_channels(image, channels), height, width)
         array = np.asarray(image, dtype=np.uint8)
     except ImageProblem:
         raise

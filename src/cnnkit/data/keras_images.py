@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import DataError
 from .cache import building, entry_dir, fingerprint_digest, read_entry, write_manifest
-from .decode import ImageProblem, _open
+from .decode import ImageProblem, open_image
 from .engine import compact, decode_into
 from .report import LoadReport
 
@@ -52,7 +52,7 @@ class DecodedImages:
 
 def decode_as_keras(data: bytes, options: DecodeOptions) -> np.ndarray:
     """One encoded image as Keras gives it: float32 ``(height, width, channels)``."""
-    image = _open(data)
+    image = open_image(data)
     try:
         image.load()
         mode = MODES[options.channels]

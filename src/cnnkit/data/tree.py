@@ -54,7 +54,7 @@ def load_tree(path: Path, image_size=None, channels: int | None = None, strict: 
 
     report = LoadReport()
     with building(directory) as scratch:
-        members = listing if listing is not None else _scan_archive(path, kind, with_bytes=True)
+        members = listing if listing is not None else scan_archive(path, kind, with_bytes=True)
         items, class_names = _label(path, _probe(members, report, strict, progress),
                                     report, strict)
         restream = None
@@ -82,7 +82,8 @@ def _archive_kind(path: Path) -> str:
     return "zip" if path.name.lower().endswith(".zip") else "tar"
 
 
-def _scan_archive(path: Path, kind: str, with_bytes: bool) -> Iterator[Member]:
+def scan_archive(path: Path, kind: str, with_bytes: bool) -> Iterator[Member]:
+    """The members of the zip or tar archive at ``path`` (their bytes with ``with_bytes``)."""
     import tarfile
     import zipfile
 

@@ -12,7 +12,7 @@ import torch
 from ..data.decode import ImageProblem, decode, probe
 from ..errors import BadImageError, DataError, ShapeError
 from ..models.inputs import check_input_shape
-from ..train.batches import to_tensor
+from ..models.preprocess import to_tensor
 
 
 def read_image(path: str | os.PathLike, shape: tuple[int, int, int] | None = None,

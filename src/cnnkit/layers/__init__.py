@@ -31,7 +31,16 @@ from cnnkit.layers.core import (
     ZeroPadding2D,
 )
 from cnnkit.layers.cropping import Cropping2D
-from cnnkit.layers.merge import Add, Average, Concatenate, Multiply
+from cnnkit.layers.merge import (
+    Add,
+    Average,
+    Concatenate,
+    Multiply,
+    add,
+    average,
+    concatenate,
+    multiply,
+)
 from cnnkit.layers.normalization import BatchNormalization
 from cnnkit.layers.pooling import (
     AveragePooling2D,
@@ -85,6 +94,7 @@ __all__ = [
     "Layer", "LayerError", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Multiply", "Normalization",
     "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU",
     "Rescaling", "Reshape", "Resizing", "SeparableConv2D", "SeparableConvolution2D", "Softmax",
-    "SpatialDropout2D", "ZeroPadding2D", "deserialize", "get",
+    "SpatialDropout2D", "ZeroPadding2D", "add", "average", "concatenate", "deserialize", "get",
+    "multiply",
     "reset_name_counters", "serialize", "unique_name",
 ]

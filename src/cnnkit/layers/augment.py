@@ -1,182 +1,22 @@
 """Random augmentation layers: RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
-RandomContrast.
+RandomContrast: thin Keras shells (arguments, checks, config) over the batched random ops
+of layers/augment_ops.py, which ``--augment`` uses too.
 
-They act in training mode only and are the identity in eval mode, as in Keras. Each
-draws one random transform per sample and applies it to the whole batch at once: flips
-through ``torch.where`` on a per-sample mask, rotation/translation/zoom through one
-``affine_grid`` + ``grid_sample``. Randomness comes from torch's global RNG
-(``torch.manual_seed``), or from a generator of the layer's own when ``seed`` is given.
-When a batch trains as shares on several cores, unseeded layers draw from a generator per
-piece of the batch instead (layers/draws.py), so seeded runs still repeat.
+They act in training mode only and are the identity in eval mode, as in Keras.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import torch
-import torch.nn.functional as F
 from torch import nn
 
+from cnnkit.layers.augment_ops import Contrast, Flip, Rotate, Translate, Zoom
 from cnnkit.layers.base import Layer
-from cnnkit.layers.draws import current_generator
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("bilinear", "nearest")
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
-# grid_sample padding for each Keras fill mode; "wrap" wraps the grid first, "constant"
-# shifts the image so that zero padding reads as fill_value.
-_PADDING_MODES = {"reflect": "reflection", "wrap": "border", "constant": "zeros",
-                  "nearest": "border"}
-
-
-class RandomOp(nn.Module):
-    """A random per-sample transform in training mode, the identity in eval mode."""
-
-    def __init__(self, seed: int | None) -> None:
-        super().__init__()
-        self.generator = None if seed is None else torch.Generator().manual_seed(seed)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Transform an NCHW batch when training; return it unchanged otherwise."""
-        if not self.training:
-            return x
-        out = self.transform(x)
-        if x.is_contiguous(memory_format=torch.channels_last):
-            out = out.contiguous(memory_format=torch.channels_last)
-        return out
-
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def uniform(self, n: int, bounds: tuple[float, float], like: torch.Tensor) -> torch.Tensor:
-        """``n`` draws from U[low, high], as a tensor of ``like``'s dtype and device."""
-        low, high = bounds
-        generator = self.generator if self.generator is not None else current_generator()
-        draws = torch.rand(n, generator=generator) * (high - low) + low
-        return draws.to(dtype=like.dtype, device=like.device)
-
-
-class Flip(RandomOp):
-    """Flips each sample left-right and/or up-down with probability 1/2 each."""
-
-    def __init__(self, horizontal: bool, vertical: bool, seed: int | None) -> None:
-        super().__init__(seed)
-        self.horizontal, self.vertical = horizontal, vertical
-
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
-        for enabled, dim in ((self.horizontal, 3), (self.vertical, 2)):
-            if enabled:
-                flip = self.uniform(len(x), (0.0, 1.0), x) < 0.5
-                x = torch.where(flip.view(-1, 1, 1, 1), x.flip(dim), x)
-        return x
-
-    def extra_repr(self) -> str:
-        return f"horizontal={self.horizontal}, vertical={self.vertical}"
-
-
-class Warp(RandomOp):
-    """A random affine warp per sample; subclasses give the matrices.
-
-    A matrix maps output to input coordinates, normalised to [-1, 1] over the image
-    (``affine_grid`` with ``align_corners=False``), as Keras maps output to input pixels.
-    """
-
-    def __init__(self, fill_mode: str, interpolation: str, fill_value: float,
-                 seed: int | None) -> None:
-        super().__init__(seed)
-        self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, fill_value
-
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
-        theta = self.theta(x)
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        if self.fill_mode == "wrap":
-            grid = torch.remainder(grid + 1, 2) - 1
-        shift = self.fill_value if self.fill_mode == "constant" else 0.0
-        out = F.grid_sample(x - shift if shift else x, grid, mode=self.interpolation,
-                            padding_mode=_PADDING_MODES[self.fill_mode], align_corners=False)
-        return out + shift if shift else out
-
-    def theta(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 2, 3) output-to-input matrices for the batch ``x``."""
-        raise NotImplementedError
-
-    def extra_repr(self) -> str:
-        return (f"fill_mode={self.fill_mode}, interpolation={self.interpolation}, "
-                f"fill_value={self.fill_value}")
-
-
-def _matrices(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, d: torch.Tensor,
-              e: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    """Stack per-sample entries into (N, 2, 3) matrices ``[[a, b, c], [d, e, f]]``."""
-    return torch.stack([torch.stack([a, b, c], -1), torch.stack([d, e, f], -1)], 1)
-
-
-class Rotate(Warp):
-    """Rotates each sample by a random angle, a fraction of a full turn in ``bounds``."""
-
-    def __init__(self, bounds: tuple[float, float], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.bounds = bounds
-
-    def theta(self, x: torch.Tensor) -> torch.Tensor:
-        height, width = x.shape[2:]
-        angle = self.uniform(len(x), self.bounds, x) * (2 * math.pi)
-        cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
-        # Keras rotates pixel coordinates; in normalised coordinates the aspect ratio enters.
-        return _matrices(cos, -sin * height / width, zero, sin * width / height, cos, zero)
-
-
-class Translate(Warp):
-    """Shifts each sample by random fractions of its height and width."""
-
-    def __init__(self, height_bounds: tuple[float, float], width_bounds: tuple[float, float],
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.height_bounds, self.width_bounds = height_bounds, width_bounds
-
-    def theta(self, x: torch.Tensor) -> torch.Tensor:
-        dy = self.uniform(len(x), self.height_bounds, x)
-        dx = self.uniform(len(x), self.width_bounds, x)
-        one, zero = torch.ones_like(dx), torch.zeros_like(dx)
-        # The image spans 2 normalised units; content moves by +d, so inputs are read at -d.
-        return _matrices(one, zero, -2 * dx, zero, one, -2 * dy)
-
-
-class Zoom(Warp):
-    """Zooms each sample out (factor > 0) or in (< 0); one factor for both axes if no width."""
-
-    def __init__(self, height_bounds: tuple[float, float],
-                 width_bounds: tuple[float, float] | None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.height_bounds, self.width_bounds = height_bounds, width_bounds
-
-    def theta(self, x: torch.Tensor) -> torch.Tensor:
-        zoom_y = 1 + self.uniform(len(x), self.height_bounds, x)
-        zoom_x = zoom_y if self.width_bounds is None else \
-            1 + self.uniform(len(x), self.width_bounds, x)
-        zero = torch.zeros_like(zoom_y)
-        return _matrices(zoom_x, zero, zero, zero, zoom_y, zero)
-
-
-class Contrast(RandomOp):
-    """Scales each sample's deviation from its per-channel mean by a random factor."""
-
-    def __init__(self, bounds: tuple[float, float], value_range: tuple[float, float],
-                 seed: int | None) -> None:
-        super().__init__(seed)
-        self.bounds, self.value_range = bounds, value_range
-
-    def transform(self, x: torch.Tensor) -> torch.Tensor:
-        factor = self.uniform(len(x), self.bounds, x).view(-1, 1, 1, 1)
-        mean = x.mean(dim=(2, 3), keepdim=True)
-        return ((x - mean) * factor + mean).clamp(*self.value_range)
-
-    def extra_repr(self) -> str:
-        return f"bounds={self.bounds}, value_range={self.value_range}"
-
-
 class _Augmentation(Layer):
     """Shared arguments and shape checks of the augmentation layers."""
 

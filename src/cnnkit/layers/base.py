@@ -163,6 +163,16 @@ class Layer:
         raise self.error(f"{arg} must be an integer >= {minimum} or a pair of them, "
                          f"got {value!r}")
 
+    def _border_sizes(self, value: Any, arg: str) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``((top, bottom), (left, right))`` from an int (all sides), ``(rows, cols)``
+        (symmetric) or the full form, as Keras's ZeroPadding2D and Cropping2D take it."""
+        if isinstance(value, Sequence) and len(value) == 2 \
+                and all(isinstance(side, Sequence) for side in value):
+            rows, cols = value
+        else:
+            rows, cols = self._int_tuple(value, arg, minimum=0)
+        return self._int_tuple(rows, arg, minimum=0), self._int_tuple(cols, arg, minimum=0)
+
     def _positive_int(self, value: Any, arg: str) -> int:
         if _is_int(value) and value >= 1:
             return int(value)

@@ -202,13 +202,7 @@ class ZeroPadding2D(Layer):
 
     def __init__(self, padding: Any = (1, 1), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(padding, Sequence) and len(padding) == 2 \
-                and all(isinstance(side, Sequence) for side in padding):
-            rows, cols = padding
-        else:
-            rows, cols = self._int_tuple(padding, "padding", minimum=0)
-        self.padding = (self._int_tuple(rows, "padding", minimum=0),
-                        self._int_tuple(cols, "padding", minimum=0))
+        self.padding = self._border_sizes(padding, "padding")
 
     def _output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         self._expect_image(shape)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -34,13 +33,7 @@ class Cropping2D(Layer):
 
     def __init__(self, cropping: Any = ((0, 0), (0, 0)), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(cropping, Sequence) and len(cropping) == 2 \
-                and all(isinstance(side, Sequence) for side in cropping):
-            rows, cols = cropping
-        else:
-            rows, cols = self._int_tuple(cropping, "cropping", minimum=0)
-        self.cropping = (self._int_tuple(rows, "cropping", minimum=0),
-                         self._int_tuple(cols, "cropping", minimum=0))
+        self.cropping = self._border_sizes(cropping, "cropping")
 
     def _output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         self._expect_image(shape)

@@ -4,7 +4,7 @@ When a batch trains as shares on several threads (train/core_threads.py), draws 
 torch's global generator would be handed out in whichever order the threads get there, so a
 seeded run would not repeat. The trainer gives each piece its own generator, seeded from
 the global one once per step, through :func:`piece_generator`; dropout and the random
-augmentation layers without a ``seed`` of their own (layers/augment.py) draw from it.
+augmentation ops without a ``seed`` of their own (layers/augment_ops.py) draw from it.
 Outside such a block (whole batches on torch's threads, evaluation, a user's own loop) they
 draw from torch's global generator, and dropout is torch's own.
 """

@@ -176,3 +176,23 @@ class Concatenate(_Merge):
         if self._module is None or self._module.dim != dim:
             self._module = Concat(dim)
         return self._module
+
+
+def add(inputs: list, **kwargs: Any) -> torch.Tensor | KerasTensor:
+    """``Add(**kwargs)(inputs)``, as ``keras.layers.add``."""
+    return Add(**kwargs)(inputs)
+
+
+def multiply(inputs: list, **kwargs: Any) -> torch.Tensor | KerasTensor:
+    """``Multiply(**kwargs)(inputs)``, as ``keras.layers.multiply``."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs: list, **kwargs: Any) -> torch.Tensor | KerasTensor:
+    """``Average(**kwargs)(inputs)``, as ``keras.layers.average``."""
+    return Average(**kwargs)(inputs)
+
+
+def concatenate(inputs: list, axis: int = -1, **kwargs: Any) -> torch.Tensor | KerasTensor:
+    """``Concatenate(axis, **kwargs)(inputs)``, as ``keras.layers.concatenate``."""
+    return Concatenate(axis=axis, **kwargs)(inputs)

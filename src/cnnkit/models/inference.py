@@ -34,9 +34,11 @@ import torch
 
 from ..data.cache import cache_root
 from ..errors import ConfigError
-from ..train.batches import Preprocess, to_tensor
+from ..train.batches import ArraySource
 from ..train.core_threads import torch_threads
+from ..train.evaluate import batch_outputs
 from .network import Network
+from .preprocess import Preprocess
 
 COMPILE_MIN_BATCH = 32
 AUTO_COMPILE_IMAGES = 50_000
@@ -92,14 +94,15 @@ class Inference:
             net.eval()
         compile_now = self._wants_compiled(len(images), batch_size,
                                            check_jit_compile(jit_compile))
-        outputs = []
         threads = 1 if len(images) < ONE_THREAD_BELOW else torch.get_num_threads()
-        with torch.inference_mode(), torch_threads(threads):
-            for start in range(0, len(images), batch_size):
-                batch = to_tensor(images[start:start + batch_size], preprocess)
-                full = compile_now and len(batch) == batch_size
-                result = self._forward(batch, compiled=full)
-                outputs.append(net.output_activation(result.float()))
+
+        def forward(batch: torch.Tensor) -> torch.Tensor:
+            return self._forward(batch, compiled=compile_now and len(batch) == batch_size)
+
+        source = ArraySource(images, None, preprocess)
+        with torch_threads(threads):
+            outputs = [net.output_activation(output) for output, _, _ in
+                       batch_outputs(forward, source, batch_size, prefetch=0)]
         self.predicted += len(images)
         return torch.cat(outputs)
 

@@ -22,13 +22,12 @@ from ..naming import parameter_names, refuse_unsupported, reject_unknown_keyword
 from ..train import losses as loss_lib
 from ..train import metrics as metric_lib
 from ..train import optimizers as optimizer_lib
-from ..train.batches import RAW_PIXELS, ArraySource, Preprocess, to_tensor
-from ..train.callbacks import CallbackList
+from ..train.batches import ArraySource
 from ..train.history import History
-from ..train.loop import Task, Trainer, evaluate
+from ..train.loop import FitPlan, Task, Trainer, evaluate
 from ..train.precision import model_precision
 from ..train.progress import resolve_verbose
-from ..train.validation_split import class_counts, split_last, warn_on_validation_classes
+from ..train.validation_split import split_last
 from .graph import INPUT, Graph, trace
 from .inference import Inference, check_jit_compile
 from .inputs import (
@@ -40,14 +39,16 @@ from .inputs import (
     takes_raw_pixels,
     validation_parts,
 )
-from .model_layer import _ModelLayer
+from .model_layer import ModelLayer
 from .network import Network
+from .preprocess import RAW_PIXELS, Preprocess, to_tensor
+from .saving import load_weights, save_model, save_weights
 from .summary import format_shape, format_summary
 
 PREDICT_BATCH = 256
 
 
-class Model(_ModelLayer, keras_name="Functional"):
+class Model(ModelLayer, keras_name="Functional"):
     """A model, used exactly like ``keras.Model``: ``Model(inputs=x, outputs=y)`` with
     ``x = layers.Input(shape)`` and ``y`` the result of calling layers on it (one input,
     one output).
@@ -64,7 +65,8 @@ class Model(_ModelLayer, keras_name="Functional"):
         if inputs is None or outputs is None:
             raise ConfigError("Model() needs inputs= and outputs=",
                               hint="x = layers.Input((32, 32, 3)); y = layers.Conv2D(8, 3)(x)"
-                                   " ...; Model(inputs=x, outputs=y); or use Sequential([...])")
+                                   " ...; Model(inputs=x, outputs=y); or use Sequential([...])"
+                                   " (subclassing Model with a call() is not supported)")
         start, end = _one_tensor(inputs, "inputs"), _one_tensor(outputs, "outputs")
         if not isinstance(start.layer, layer_lib.Input):
             raise ConfigError(f"inputs must come from layers.Input, got {start!r}",
@@ -287,22 +289,27 @@ class Model(_ModelLayer, keras_name="Functional"):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1, trainer_options=None,
-            resume_from=None, **kwargs) -> History:
+            validation_batch_size=None, validation_freq=1, **kwargs) -> History:
         """Train like ``keras.Model.fit``; returns a :class:`History`.
 
         ``validation_batch_size`` is accepted and changes nothing but memory use (the
         validation numbers are exact over all samples); ``steps_per_epoch``,
         ``validation_steps`` and ``validation_freq`` must stay at their defaults.
-
-        Two cnnkit additions serve ``cnnkit train``: ``trainer_options`` (``augment``,
-        ``schedule``, ``order``, ``hooks`` for :class:`~cnnkit.train.loop.Trainer`) and
-        ``resume_from`` (a checkpoint state to continue exactly from).
         """
         reject_unknown_keywords("fit()", kwargs, parameter_names(self.fit))
         refuse_unsupported("fit()", steps_per_epoch=(steps_per_epoch, None),
                            validation_steps=(validation_steps, None),
                            validation_freq=(validation_freq, 1))
+        plan = self.fit_plan(x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                             validation_data, shuffle, class_weight, sample_weight,
+                             initial_epoch)
+        return Trainer(self, plan.task, self.precision).run(plan)
+
+    def fit_plan(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
+                 callbacks=None, validation_split=0.0, validation_data=None, shuffle=True,
+                 class_weight=None, sample_weight=None, initial_epoch=0) -> FitPlan:
+        """``fit()``'s arguments checked and resolved into what a
+        :class:`~cnnkit.train.loop.Trainer` runs (``cnnkit train`` builds its own trainer)."""
         task = self._task()
         self._warn_if_trainable_changed()
         images = as_images(x)
@@ -320,33 +327,14 @@ class Model(_ModelLayer, keras_name="Functional"):
             val_x, val_y, val_weights = validation_parts(validation_data)
             val = self._source(val_x, val_y, "validation_data", None if val_weights is None
                                else _sample_weights(None, None, val_weights, len(val_x)))
-        if self.optimizer.torch_optimizer is None:
-            self.optimizer.build(self.net.parameters())
         # A Keras image dataset (keras.utils.image_dataset_from_directory) brings its own
         # batch size and shuffling, as a tf.data.Dataset does in Keras.
         batch_size = count_argument(batch_size if batch_size is not None
                                     else getattr(x, "batch_size", None), "batch_size", 32)
-        shuffle = getattr(x, "shuffle_each_epoch", shuffle)
-        epochs = count_argument(epochs, "epochs", 1, minimum=0)
-        verbose = resolve_verbose(verbose)
-        trainer = Trainer(self, task, self.precision, **(trainer_options or {}))
-        trainer.state.seed = int(torch.randint(0, 2**31 - 1, (1,)))
-        trainer.state.epoch = int(initial_epoch)
-        params = {"epochs": epochs, "steps": -(-len(train) // batch_size), "verbose": verbose}
-        callback_list = CallbackList(callbacks, self, params)
-        if resume_from is not None:
-            trainer.callbacks = callback_list
-            trainer.load_state_dict(resume_from)
-        trainer.history.params = params
-        self.history = trainer.history
-        if val is not None:
-            units, names = self.net.output_shape[-1], self.class_names
-            self.history.class_counts = class_counts(train.targets, units, names)
-            self.history.val_class_counts = class_counts(val.targets, units, names)
-            warn_on_validation_classes(self.history.class_counts, self.history.val_class_counts)
-        return trainer.fit(train, val, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
-                           callbacks=callback_list, verbose=verbose,
-                           resume=resume_from is not None)
+        return FitPlan(task, train, val, batch_size,
+                       count_argument(epochs, "epochs", 1, minimum=0),
+                       getattr(x, "shuffle_each_epoch", shuffle), resolve_verbose(verbose),
+                       list(callbacks or []), int(initial_epoch))
 
     @property
     def preprocess(self) -> Preprocess:
@@ -453,21 +441,15 @@ class Model(_ModelLayer, keras_name="Functional"):
         """Save architecture, weights, class names and preprocessing (no pickle).
         A path ending in ``.keras`` or ``.cnnkit`` is one zip file, a path without a suffix
         a folder; ``.h5`` (Keras's legacy HDF5) and other suffixes are refused."""
-        from .saving import save_model
-
         save_model(self, path)
 
     def save_weights(self, path) -> None:
         """Save only the weights, as a safetensors file named ``*.weights.h5`` (as Keras 3
         requires) or ``*.safetensors``."""
-        from .saving import save_weights
-
         save_weights(self, path)
 
     def load_weights(self, path) -> None:
         """Load weights saved by :meth:`save_weights` or :meth:`save`."""
-        from .saving import load_weights
-
         load_weights(self, path)
 
 

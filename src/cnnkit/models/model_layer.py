@@ -21,7 +21,7 @@ from .. import layers as layer_lib
 from ..errors import ShapeError
 
 
-class _ModelLayer(layer_lib.Layer):
+class ModelLayer(layer_lib.Layer):
     """The layer side of a model; the model provides ``_layers``, ``_input_shape``, ``net``
     (the built network, or None), ``build(shape)``, ``_output_shape(shape)``,
     ``_set_fusion()`` and its config."""

@@ -75,7 +75,11 @@ class ModuleModel(Model):
         size = self.entry.input_size
         self._input_shape = _shape(input_shape or (size, size, 3), self.entry)
         self._rows: list[tuple[str, str, int]] = []
-        module = self.entry.build(num_classes=classes, **self.options)
+        try:
+            module = self.entry.build(num_classes=classes, **self.options)
+        except TypeError as exc:  # an option the architecture does not take
+            raise ConfigError(f"{self.entry.name}: {exc}",
+                              hint="pass only the options its builder takes") from None
         self.net = ModuleNet(module, self.include_top, pooling,
                              self.classifier_activation if self.include_top else None)
         self._trace(drop_head=not self.include_top)

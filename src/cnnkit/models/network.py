@@ -126,14 +126,26 @@ class Network(nn.Module):
     def features(self, x: torch.Tensor, wanted: set[str]) -> dict[str, torch.Tensor]:
         """The outputs of the named layers (their first call, after their activation) for
         one forward pass, computed node by node."""
+        return self._node_by_node(x, wanted, logits=False)[1]
+
+    def logits_and_features(self, x: torch.Tensor, wanted: set[str]
+                            ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The output node's op output (before any activation: the class scores) and
+        :meth:`features`, from one pass node by node (for Grad-CAM)."""
+        return self._node_by_node(x, wanted, logits=True)
+
+    def _node_by_node(self, x: torch.Tensor, wanted: set[str], logits: bool
+                      ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
         found: dict[str, torch.Tensor] = {}
         values: list[torch.Tensor | None] = [None] * len(self.nodes)
         for pos, node in enumerate(self.nodes):
             name = node.layer.name
-            values[pos] = NodeStep(name, node.inputs, pos)(
-                self, *[x if i == INPUT else values[i] for i in node.inputs])
+            inputs = [x if i == INPUT else values[i] for i in node.inputs]
+            if logits and pos == self.output:
+                return self.ops[name](*inputs), found
+            values[pos] = NodeStep(name, node.inputs, pos)(self, *inputs)
             if name in wanted and name not in found:
                 found[name] = values[pos]
-            if len(found) == len(wanted):
+            if not logits and len(found) == len(wanted):
                 break
-        return found
+        return None, found

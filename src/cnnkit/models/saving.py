@@ -23,21 +23,18 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
 from .. import __version__
-from ..errors import CnnkitError, ShapeError
-from ..train.batches import Preprocess
+from .. import layers as layer_lib
+from ..errors import ShapeError
+from ..model_files import (
+    ARCHIVE_SUFFIXES,
+    ModelFileError,
+    check_model_path,
+    check_weights_path,
+)
 
 FORMAT = "cnnkit-model"
 FORMAT_VERSION = 1
-ARCHIVE_SUFFIXES = (".keras", ".cnnkit")
-HDF5_SUFFIXES = (".h5", ".hdf5")
-WEIGHT_SUFFIXES = (".weights.h5", ".safetensors")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
-class ModelFileError(CnnkitError):
-    """A model file that is missing, damaged or not a cnnkit model."""
-
-    exit_code = 7
 
 
 def model_config(model) -> dict:
@@ -110,31 +107,6 @@ def _write_atomically(path: Path, write) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def check_model_path(path: Path) -> None:
-    """Refuse a model path whose suffix is neither an archive's nor empty (a folder)."""
-    suffix = path.suffix.lower()
-    if suffix in HDF5_SUFFIXES:
-        raise ModelFileError(f"cannot save the model as {path}: {suffix} is Keras's legacy "
-                             "HDF5 format, which cnnkit does not write",
-                             hint=f"save as {path.stem}.keras (Keras 3's format, read back by "
-                                  "load_model), or under a name without a suffix for a folder")
-    if suffix and suffix not in ARCHIVE_SUFFIXES:
-        raise ModelFileError(f"cannot save the model as {path}: unknown suffix {suffix!r}",
-                             hint=f"use {path.stem}.keras (one file, as in Keras 3) or "
-                                  f"{path.stem}.cnnkit, or a name without a suffix for a folder")
-
-
-def check_weights_path(path: Path) -> None:
-    """Refuse a weights file name Keras 3 would refuse (it must end in ``.weights.h5``);
-    ``.safetensors`` is cnnkit's own name for the same file."""
-    if not path.name.lower().endswith(WEIGHT_SUFFIXES):
-        raise ModelFileError(f"cannot save weights as {path}: the file name must end in "
-                             ".weights.h5 (as Keras 3 requires) or .safetensors",
-                             hint=f"e.g. save_weights('{path.stem}.weights.h5') (cnnkit writes "
-                                  "safetensors inside); to save the whole model use "
-                                  f"model.save('{path.stem}.keras')")
-
-
 def save_model(model, path) -> None:
     """Write ``model`` to ``path`` (a folder, or one zip file for .keras/.cnnkit)."""
     path = Path(path)
@@ -170,7 +142,9 @@ def _recover(path: Path) -> Path:
     return olds[-1] if olds else path
 
 
-def _read_parts(path: Path) -> tuple[dict, bytes]:
+def read_parts(path: Path) -> tuple[dict, bytes]:
+    """``(model.json as data, weights.safetensors bytes)`` of a saved model (a folder or a
+    zip file); a ModelFileError when it is missing or not a cnnkit model."""
     path = path if path.exists() else _recover(path)
     if not path.exists():
         raise ModelFileError(f"model {path} does not exist",
@@ -194,38 +168,9 @@ def _read_parts(path: Path) -> tuple[dict, bytes]:
     return data, weights
 
 
-def model_from_config(data: dict, compile: bool = True):
-    """A built model (fresh weights) from :func:`model_config` output (a file without
-    ``class_name``, from before functional models, holds a Sequential)."""
-    from .. import layers as layer_lib
-
-    model = layer_lib.get(data.get("class_name", "Sequential")).from_config(data)
-    model.class_names = data.get("class_names")
-    model.preprocess = Preprocess(**data.get("preprocess", {}))
-    if compile and data.get("compile"):
-        from ..train import losses, metrics, optimizers
-
-        c = data["compile"]
-        model.optimizer = optimizers.get(c["optimizer"])
-        model.loss = losses.get(c["loss"])
-        model.metrics = [metrics.Metric(**m) for m in c["metrics"]]
-    if model.net is None:
-        model.build()
-    else:
-        model._set_fusion()
-    return model
-
-
-def load_model(path, compile: bool = True):
-    """Load a model saved with ``model.save()``: same layers, weights, classes, inputs."""
-    path = Path(path)
-    data, weights = _read_parts(path)
-    model = model_from_config(data, compile)
-    _load_state(model, load_safetensors_bytes(weights), path)
-    return model
-
-
-def _load_state(model, state: dict[str, torch.Tensor], path: Path) -> None:
+def load_state(model, state: dict[str, torch.Tensor], path: Path) -> None:
+    """Put ``state`` (read from ``path``) into the built model's network; a ModelFileError or
+    ShapeError when it does not belong to the architecture."""
     expected = model.net.state_dict()
     missing = sorted(set(expected) - set(state))
     if missing:
@@ -270,16 +215,15 @@ def load_weights(model, path) -> None:
     """Load weights from a safetensors file or a saved model."""
     path = Path(path)
     if path.is_dir() or zipfile.is_zipfile(path):
-        _, data = _read_parts(path)
+        _, data = read_parts(path)
     else:
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise ModelFileError(f"cannot read weights {path}: {exc.strerror}") from exc
     model._require_built()
-    _load_state(model, _rename_by_order(model, _weights_state(data, path), data), path)
+    load_state(model, _rename_by_order(model, _weights_state(data, path), data), path)
 
 
-__all__ = ["ModelFileError", "check_model_path", "check_weights_path", "load_model",
-           "load_weights", "model_config",
-           "model_from_config", "save_model", "save_weights"]
+__all__ = ["ModelFileError", "check_model_path", "check_weights_path", "load_weights",
+           "model_config", "save_model", "save_weights"]

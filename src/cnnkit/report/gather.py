@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data import ImageDataset
+from ..data.inspect import inspect
+from ..diagnosis import diagnose
 from ..errors import CnnkitError
+from ..evaluation import evaluate_model
+from ..train.run_data import RunData, load_run_data
 from .runfiles import RunFiles, load_best_model, read_run
 
 LEAKAGE_CHECK_BYTES = 1 << 30  # hash the images for leakage only when they are at most 1 GiB
@@ -21,7 +25,7 @@ LEAKAGE_CHECK_BYTES = 1 << 30  # hash the images for leakage only when they are 
 class ReportData:
     """What the report is made of.
 
-    ``data`` is the run's :class:`~cnnkit.train.run.RunData` (train, val, test) decoded to
+    ``data`` is the run's :class:`~cnnkit.train.run_data.RunData` (train, val, test) decoded to
     the model's input size. ``evaluation`` is in ``Evaluation.to_dict()`` form;
     ``evaluated`` is the dataset its worst examples' indices point into, ``evaluated_split``
     its name (``test`` or ``validation``) and ``evaluation_source`` says which model was
@@ -34,7 +38,7 @@ class ReportData:
     files: RunFiles
     model: object | None = None
     model_source: str = ""
-    data: object | None = None
+    data: RunData | None = None
     evaluation: dict | None = None
     evaluated: ImageDataset | None = None
     evaluated_split: str = ""
@@ -68,8 +72,6 @@ def gather(directory: Path, data=None, progress: bool = True) -> ReportData:
 def _load_data(report: ReportData, progress: bool):
     """The run's splits, at the model's input size and channels (the config's size when
     there is no model)."""
-    from ..train.run import load_run_data
-
     size, channels = None, None
     if report.model is not None:
         size, channels = report.model.input_shape[1:3], report.model.input_shape[3]
@@ -101,8 +103,6 @@ def _evaluate(report: ReportData, progress: bool) -> None:
     if dataset is None:
         report.notes["evaluation"] = "the run has neither a test nor a validation split"
         return
-    from ..evaluation import evaluate_model
-
     try:
         report.evaluation = evaluate_model(report.model, dataset, progress=progress).to_dict()
     except CnnkitError as exc:
@@ -115,8 +115,6 @@ def _evaluate(report: ReportData, progress: bool) -> None:
 
 def _inspect(report: ReportData) -> dict | None:
     """The data inspection (duplicates and leakage between splits) when it is cheap."""
-    from ..data.inspect import inspect
-
     if report.data is None:
         return None
     splits = {name: d for name, d in (("train", report.data.train), ("val", report.data.val),
@@ -131,8 +129,6 @@ def _inspect(report: ReportData) -> dict | None:
 
 def _diagnose(report: ReportData) -> list:
     """The diagnosis findings from whatever is there (each rule needs only its own input)."""
-    from ..diagnosis import diagnose
-
     model, data = report.model, report.data
     names = getattr(model, "class_names", None)
     val = data.val if data is not None and data.val is not None and len(data.val) else None

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CnnkitError, ConfigError
+from ..models import load_model
 from ..train.config import RunConfig
+from ..train.rundir import RunDir
 
 TIMING_COLUMNS = ("epoch_seconds", "images_per_second", "data_wait_seconds")
 
@@ -49,12 +51,12 @@ def read_run(directory: Path) -> RunFiles:
     Only config.yaml is required (it is written first, so every run has it): without it the
     directory is not a run directory and a ConfigError says so.
     """
-    directory = Path(directory)
-    if not (directory / "config.yaml").is_file():
-        raise ConfigError(f"{directory} is not a run directory (no config.yaml)",
+    run_dir = RunDir(directory)
+    if not run_dir.is_run():
+        raise ConfigError(f"{run_dir.path} is not a run directory (no config.yaml)",
                           hint="give a directory that 'cnnkit train' wrote, e.g. runs/NAME")
-    files = RunFiles(directory, RunConfig.load(directory / "config.yaml"))
-    history_path = directory / "history.csv"
+    files = RunFiles(run_dir.path, RunConfig.load(run_dir.config))
+    history_path = run_dir.history
     if history_path.is_file():
         try:
             files.history, files.timing = read_history_csv(history_path)
@@ -62,7 +64,7 @@ def read_run(directory: Path) -> RunFiles:
             files.notes["history"] = f"history.csv could not be read: {exc}"
     else:
         files.notes["history"] = "no epoch finished: the run has no history.csv yet"
-    metrics_path = directory / "metrics.json"
+    metrics_path = run_dir.metrics
     if metrics_path.is_file():
         try:
             files.metrics = json.loads(metrics_path.read_text())
@@ -90,10 +92,8 @@ def read_history_csv(path: Path) -> tuple[dict[str, list[float]], list[dict[str,
 def load_best_model(directory: Path) -> tuple[object | None, str]:
     """``(model, "model/best")``, else ``(model, "model/last")``; ``(None, why)`` when the
     run saved neither or it cannot be loaded."""
-    from ..models import load_model
-
     for name in ("best", "last"):
-        path = directory / "model" / name
+        path = RunDir(directory).model(name)
         if path.exists():
             try:
                 return load_model(path, compile=False), f"model/{name}"

@@ -6,11 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..atomic import write_bytes_atomically, write_text_atomically
-from ..train.rundir import RunLog
+from ..train.rundir import RunDir, RunLog
 from .document import render
 from .gather import gather
-
-PLOT_FOLDER = "report"
 
 
 def write_report(run_dir, data=None, progress: bool = True) -> Path:
@@ -22,10 +20,10 @@ def write_report(run_dir, data=None, progress: bool = True) -> Path:
     loaded) say why instead of failing. Raises a ConfigError when ``run_dir`` has no
     config.yaml.
     """
-    directory = Path(run_dir)
-    report = gather(directory, data=data, progress=progress)
+    paths = RunDir(run_dir)
+    report = gather(paths.path, data=data, progress=progress)
     document, sections = render(report)
-    folder = directory / PLOT_FOLDER
+    folder = paths.plots
     folder.mkdir(exist_ok=True)
     written = set()
     for plot in (plot for section in sections for plot in section.plots):
@@ -34,9 +32,8 @@ def write_report(run_dir, data=None, progress: bool = True) -> Path:
     for stale in folder.glob("*.png"):  # plots of an earlier report this one has no data for
         if stale.name not in written:
             stale.unlink()
-    path = directory / "report.html"
-    write_text_atomically(path, document)
-    return path
+    write_text_atomically(paths.report, document)
+    return paths.report
 
 
 def write_run_report(directory: Path, data, log: RunLog, quiet: bool) -> None:

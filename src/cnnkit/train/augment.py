@@ -15,9 +15,17 @@ from typing import Any
 import torch
 
 from cnnkit.errors import ConfigError
-from cnnkit.layers.augment import Contrast, Flip, Rotate, Zoom
+from cnnkit.layers.augment_ops import (
+    Brightness,
+    ComposedWarp,
+    Contrast,
+    Crop,
+    Erase,
+    Flip,
+    Rotate,
+    Zoom,
+)
 from cnnkit.naming import did_you_mean
-from cnnkit.train.augment_ops import Brightness, ComposedWarp, Crop, Erase
 
 ORDER = ("flip", "crop", "rotate", "zoom", "brightness", "contrast", "erase")
 ALIASES = {"translate": "crop", "rotation": "rotate", "cutout": "erase"}

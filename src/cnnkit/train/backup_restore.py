@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from .callbacks import Callback
 from .checkpoint import CheckpointError, read_checkpoint, set_rng_states, write_checkpoint
+from .loop_state import LoopState
 
 BACKUP_FILE = "latest.cnnkit-checkpoint"
 CREATED_MARK = ".created-by-cnnkit"  # this callback made the folder (in this or a past run)
@@ -70,8 +71,6 @@ class BackupAndRestore(Callback):
                 f"optimizer ({type(exc).__name__})",
                 hint="delete that backup to start afresh, or pass another backup_dir"
             ) from None
-        from .loop import LoopState
-
         self.trainer.state = LoopState(**state["loop"])
         callbacks = self.trainer.callbacks.callbacks
         if state.get("callback_types") == [type(c).__name__ for c in callbacks]:

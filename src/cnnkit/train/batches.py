@@ -1,9 +1,9 @@
 """Batches from uint8 (or float) image arrays, converted on the fly with no per-image work.
 
 Images stay uint8 ``(N, H, W, C)`` (often memory-mapped). For each batch, one vectorised
-gather (``np.take``) and one conversion produce a float32 tensor in NCHW shape with
-channels_last memory: the NHWC bytes are used as they are. A background thread prepares the
-next batch while the current one trains; the time the trainer waits for it is measured.
+gather (``np.take``) and the model's conversion (models/preprocess.py: a float32 tensor in
+NCHW shape with channels_last memory) make the input. A background thread prepares the next
+batch while the current one trains; the time the trainer waits for it is measured.
 """
 
 from __future__ import annotations
@@ -11,53 +11,24 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 
 
-@dataclass
-class Preprocess:
-    """How uint8 pixels become model input: ``x * scale + offset`` (floats pass unchanged)."""
-
-    scale: float = 1.0 / 255.0
-    offset: float = 0.0
-
-    def get_config(self) -> dict:
-        """JSON-ready form, saved with the model."""
-        return {"scale": self.scale, "offset": self.offset}
-
-    def value_range(self) -> tuple[float, float]:
-        """The range uint8 pixels 0..255 are mapped to."""
-        return self.offset, 255.0 * self.scale + self.offset
-
-
-RAW_PIXELS = Preprocess(scale=1.0, offset=0.0)  # uint8 pixels as floats 0..255, as Keras
-
-
-def to_tensor(images: np.ndarray, preprocess: Preprocess) -> torch.Tensor:
-    """A float32 NCHW (channels_last) tensor from an ``(N, H, W, C)`` batch."""
-    if images.dtype == np.uint8:
-        batch = np.empty(images.shape, dtype=np.float32)
-        np.multiply(images, np.float32(preprocess.scale), out=batch, dtype=np.float32)
-        if preprocess.offset:
-            batch += np.float32(preprocess.offset)
-    else:
-        batch = np.ascontiguousarray(images, dtype=np.float32)
-    return torch.from_numpy(batch).permute(0, 3, 1, 2)
-
-
 class ArraySource:
-    """Images with targets (and optional per-sample weights) that yield torch batches."""
+    """Images with targets (None for prediction; optional per-sample weights) that yield
+    torch batches; ``to_input`` makes a batch of images the model's input (a model's
+    ``preprocess``)."""
 
-    def __init__(self, images: np.ndarray, targets: np.ndarray, preprocess: Preprocess,
+    def __init__(self, images: np.ndarray, targets: np.ndarray | None,
+                 to_input: Callable[[np.ndarray], torch.Tensor],
                  sample_weights: np.ndarray | None = None):
         self.images = images
         self.targets = targets
         self.sample_weights = sample_weights
-        self.preprocess = preprocess
+        self.to_input = to_input
 
     def __len__(self) -> int:
         return len(self.images)
@@ -68,8 +39,8 @@ class ArraySource:
             images = self.images[index]
         else:
             images = np.take(self.images, index, axis=0)
-        x = to_tensor(images, self.preprocess)
-        y = torch.from_numpy(np.asarray(self.targets[index]))
+        x = self.to_input(images)
+        y = None if self.targets is None else torch.from_numpy(np.asarray(self.targets[index]))
         w = None
         if self.sample_weights is not None:
             w = torch.from_numpy(np.asarray(self.sample_weights[index], dtype=np.float32))

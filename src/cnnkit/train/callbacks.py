@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..model_files import check_model_path, check_weights_path
 
 
 class Callback:
@@ -238,8 +239,6 @@ class ModelCheckpoint(_Monitor):
         if save_freq != "epoch":
             raise ConfigError("ModelCheckpoint supports save_freq='epoch' only")
         self.filepath = os.fspath(filepath)
-        from ..models.saving import check_model_path, check_weights_path
-
         (check_weights_path if save_weights_only else check_model_path)(Path(self.filepath))
         self.verbose = verbose
         self.save_best_only = save_best_only

@@ -11,7 +11,7 @@ Which is faster depends on the batch. Measured on 2 cores, interleaved in one pr
 shares the CIFAR-10 tutorial CNN at batch 128 trained 1.14x as fast as on torch's threads
 (``fit()``; steps alone 1.18-1.30x), the MNIST one 1.05x (0.96-1.09x); at batch 32 shares
 ran 0.80-1.05x. So a fit uses shares when there are several cores and each gets at least a
-whole piece of 32 images (``micro_batches.worth_sharing``). Batch norm networks never do:
+whole piece of 32 images (``batch_gradients.worth_sharing``). Batch norm networks never do:
 their batch statistics couple the samples. Nor do networks with an augmentation layer that
 has a seed of its own, whose one generator the threads would draw from in the order of
 their timing (dropout and unseeded augmentation layers draw from a generator per piece:
@@ -53,7 +53,7 @@ class CoreThreads:
     def map(self, job: Callable[[Any], Any], parts: Sequence[Any]) -> list[Any]:
         """``[job(part) for part in parts]``, one part per thread (at most ``count``),
         the first on the calling thread, which should be at one torch thread (more would
-        compete with the helpers for the cores; ``Trainer.use_cores`` sees to it). An
+        compete with the helpers for the cores; ``BatchGradients.use_threads`` sees to it). An
         error in any part is raised here. Interrupted while helpers still work (Ctrl-C),
         the helpers are let go (``count`` drops to 1), so no late result is ever taken
         for a later call's."""
@@ -86,15 +86,20 @@ class CoreThreads:
         self.count = 1
 
 
+def set_torch_threads(count: int) -> None:
+    """Give torch ``count`` threads: cnnkit's one call of ``torch.set_num_threads``."""
+    torch.set_num_threads(count)
+
+
 @contextmanager
 def torch_threads(count: int) -> Iterator[None]:
     """Run the block with ``count`` torch threads, then restore the previous number."""
     before = torch.get_num_threads()
-    torch.set_num_threads(count)
+    set_torch_threads(count)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        set_torch_threads(before)
 
 
 def _outcome(job: Callable[[Any], Any], part: Any) -> tuple[bool, Any]:
@@ -105,6 +110,6 @@ def _outcome(job: Callable[[Any], Any], part: Any) -> tuple[bool, Any]:
 
 
 def _serve(jobs: queue.SimpleQueue, results: queue.SimpleQueue) -> None:
-    torch.set_num_threads(1)
+    set_torch_threads(1)
     while (task := jobs.get()) is not None:
         results.put(_outcome(*task))

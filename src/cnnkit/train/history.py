@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..diagnosis import diagnose
+
 
 @dataclass
 class History:
@@ -41,8 +43,6 @@ class History:
         other arguments of :func:`cnnkit.diagnosis.diagnose` (evaluation, class_counts,
         leakage, num_classes, val_class_counts); the class counts default to those
         ``fit()`` recorded."""
-        from ..diagnosis import diagnose
-
         context.setdefault("class_counts", self.class_counts)
         context.setdefault("val_class_counts", self.val_class_counts)
         return diagnose(self, **context)

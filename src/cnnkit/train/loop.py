@@ -8,7 +8,7 @@ that checkpoints save and restore.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -16,43 +16,17 @@ import torch
 from ..errors import TrainingError
 from .batch_gradients import BatchGradients
 from .batches import ArraySource, WaitTimer
+from .callbacks import CallbackList, TerminateOnNaN
 from .checkpoint import CheckpointError, rng_states, set_rng_states
-from .core_threads import torch_threads
+from .evaluate import batch_outputs
 from .history import History
+from .hooks import TrainerHook
+from .loop_state import LoopState
 from .losses import Loss
 from .metrics import Metric
 from .precision import resolve_precision
 from .progress import EpochProgress
-
-
-@dataclass
-class LoopState:
-    """Where training stands: the next batch to run and the epoch's running sums."""
-
-    epoch: int = 0
-    step: int = 0
-    seed: int = 0
-    loss_sum: float = 0.0
-    correct: dict[str, float] = field(default_factory=dict)
-    seen: int = 0
-    wait_seconds: float = 0.0
-    train_seconds: float = 0.0
-
-    def start_epoch(self, epoch: int) -> None:
-        """Reset the running sums for ``epoch``."""
-        self.epoch, self.step, self.loss_sum, self.seen = epoch, 0, 0.0, 0
-        self.correct = {}
-        self.wait_seconds = self.train_seconds = 0.0
-
-    def logs(self, metrics: list[Metric]) -> dict[str, float]:
-        """The running training logs of this epoch."""
-        seen = max(self.seen, 1)
-        return {"loss": self.loss_sum / seen,
-                **{m.name: self.correct.get(m.name, 0.0) / seen for m in metrics}}
-
-    def to_dict(self) -> dict:
-        """JSON-ready form, for checkpoints."""
-        return asdict(self)
+from .validation_split import class_counts, warn_on_validation_classes
 
 
 @dataclass
@@ -70,25 +44,28 @@ class Task:
         return output
 
 
+@dataclass
+class FitPlan:
+    """One fit's data and settings, checked: what ``Model.fit`` resolves from Keras's
+    arguments and a :class:`~cnnkit.train.loop.Trainer` runs."""
+
+    task: Task
+    train: ArraySource
+    val: ArraySource | None
+    batch_size: int
+    epochs: int
+    shuffle: bool = True
+    verbose: int = 0
+    callbacks: list = field(default_factory=list)
+    initial_epoch: int = 0
+
+
 def epoch_order(seed: int, epoch: int, n: int, shuffle: bool) -> np.ndarray | None:
     """The sample order of ``epoch``: a function of the seed and epoch number alone, so a
     resumed run sees exactly the batches the uninterrupted run would have seen."""
     if not shuffle:
         return None
     return np.random.default_rng([seed, epoch]).permutation(n)
-
-
-class TrainerHook:
-    """Run-level actions between steps and epochs (checkpoints, interrupts, run files)."""
-
-    def after_step(self, trainer: Trainer) -> None:
-        """Called after every optimizer step, once the loop state is up to date."""
-
-    def after_epoch(self, trainer: Trainer) -> None:
-        """Called after an epoch's callbacks, with the state pointing at the next epoch."""
-
-    def after_training(self, trainer: Trainer) -> None:
-        """Called once when ``fit`` ends, normally or not."""
 
 
 class Trainer:
@@ -98,24 +75,17 @@ class Trainer:
     ``torch_optimizer`` is built) and ``stop_training``. Optional parts: ``augment`` (a
     callable on training batches), ``schedule`` (learning rate for a global step),
     ``order`` (``order(seed, epoch, n)`` -> sample order, default shuffling), ``hooks``
-    and ``cores``: how many cores to train on, or None for all of them, down to one while
-    the machine is busy (train/threads.py; off under deterministic algorithms).
+    (:class:`~cnnkit.train.hooks.TrainerHook`) and ``threads``: how many threads to train
+    on, or None for all of torch's, tuned (train/batch_gradients.py computes each step).
     """
 
     def __init__(self, model, task: Task, precision: str = "fp32", hooks=(), augment=None,
-                 schedule=None, order=None, cores: int | None = None):
+                 schedule=None, order=None, threads: int | None = None):
         self.model = model
         self.task = task
         self.precision = resolve_precision(precision)[0]
         self.hooks: list[TrainerHook] = list(hooks)
-        self.gradients = BatchGradients(model.net, self._piece_loss, self._autocast)
-        self.max_cores = cores or torch.get_num_threads()
-        self.cores = self.max_cores
-        if (cores is None and self.max_cores > 1
-                and not torch.are_deterministic_algorithms_enabled()):
-            from .threads import ThreadTuner
-
-            self.hooks.append(ThreadTuner(self.max_cores, self.use_cores))
+        self.gradients = BatchGradients(model.net, self._piece_loss, self._autocast, threads)
         self.augment = augment
         self.schedule = schedule
         self.order = order
@@ -162,32 +132,24 @@ class Trainer:
                     ) -> torch.Tensor:
         return self.task.loss(output, y, self.task.on_logits, w)
 
-    def use_cores(self, cores: int) -> None:
-        """Train the following steps on ``cores`` cores (with shares, the calling thread
-        keeps one torch thread all along: see train/core_threads.py)."""
-        self.cores = cores
-        torch.set_num_threads(1 if self.gradients.sharing else cores)
-
     def train_step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> float:
-        """One optimizer step on a batch (pieces, shares on the cores: see
-        train/batch_gradients.py); returns the batch loss."""
+        """One optimizer step on a batch (its gradient: train/batch_gradients.py); returns
+        the batch loss."""
         optimizer = self.model.optimizer
         if self.schedule is not None:
             optimizer.learning_rate = self.schedule(
                 self.state.epoch * self.steps_per_epoch + self.state.step)
         if self.augment is not None:
             x = self.augment(x)
-        results = self.gradients.compute(x, y, w, self.cores)
-        value = sum(result.loss for result in results)
+        result = self.gradients.step(x, y, w)
+        value = result.loss
         if not np.isfinite(value):
             return self._stop_on_nan(value)
-        self.gradients.set_gradients(results)
         self._clip(optimizer)
         optimizer.torch_optimizer.step()
         with torch.no_grad():
-            for result in results:
-                for output, ys in result.scored:
-                    self._count_correct(output, ys)
+            for output, ys in result.scored:
+                self._count_correct(output, ys)
         self.state.loss_sum += value * len(x)
         self.state.seen += len(x)
         return value
@@ -211,8 +173,6 @@ class Trainer:
                  "infinite values, or clip gradients (clipnorm=1.0)")
 
     def _terminates_on_nan(self) -> bool:
-        from .callbacks import TerminateOnNaN
-
         return any(isinstance(c, TerminateOnNaN)
                    for c in (self.callbacks.callbacks if self.callbacks else []))
 
@@ -230,6 +190,31 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(params, optimizer.global_clipnorm)
 
     # -- epochs --------------------------------------------------------------------------
+    def run(self, plan: FitPlan, resume_from: dict | None = None) -> History:
+        """Train as ``plan`` says (``Model.fit`` and ``cnnkit train`` both come here); with
+        ``resume_from``, a checkpoint's state, continue exactly where it stopped."""
+        model = self.model
+        if model.optimizer.torch_optimizer is None:
+            model.optimizer.build(model.net.parameters())
+        self.state.seed = int(torch.randint(0, 2**31 - 1, (1,)))
+        self.state.epoch = int(plan.initial_epoch)
+        params = {"epochs": plan.epochs, "steps": -(-len(plan.train) // plan.batch_size),
+                  "verbose": plan.verbose}
+        callbacks = CallbackList(plan.callbacks, model, params)
+        if resume_from is not None:
+            self.callbacks = callbacks
+            self.load_state_dict(resume_from)
+        self.history.params = params
+        model.history = self.history
+        if plan.val is not None:
+            units, names = model.net.output_shape[-1], model.class_names
+            self.history.class_counts = class_counts(plan.train.targets, units, names)
+            self.history.val_class_counts = class_counts(plan.val.targets, units, names)
+            warn_on_validation_classes(self.history.class_counts, self.history.val_class_counts)
+        return self.fit(plan.train, plan.val, epochs=plan.epochs, batch_size=plan.batch_size,
+                        shuffle=plan.shuffle, callbacks=callbacks, verbose=plan.verbose,
+                        resume=resume_from is not None)
+
     def fit(self, train: ArraySource, val: ArraySource | None, *, epochs: int, batch_size: int,
             shuffle: bool, callbacks, verbose: int, resume: bool = False) -> History:
         """Train from ``state.epoch``/``state.step`` up to ``epochs``. A fresh run starts
@@ -240,10 +225,8 @@ class Trainer:
         for callback in callbacks.callbacks:
             callback.trainer = self
         self.steps_per_epoch = -(-len(train) // batch_size)
-        threads_before = torch.get_num_threads()
         try:
-            self.gradients.start(batch_size, self.max_cores)
-            self.use_cores(self.cores)
+            self.gradients.start(batch_size)
             self.model.optimizer.torch_optimizer.zero_grad(set_to_none=True)  # no stale grads
             if not resume:
                 callbacks.on_train_begin()
@@ -252,7 +235,6 @@ class Trainer:
             for hook in self.hooks:
                 hook.after_training(self)
             self.gradients.close()
-            torch.set_num_threads(threads_before)
         callbacks.on_train_end()
         return self.history
 
@@ -298,7 +280,7 @@ class Trainer:
                 break
         logs = state.logs(self.task.metrics)
         if val is not None and len(val):
-            with torch_threads(self.cores):
+            with self.gradients.evaluating():
                 scores = self.evaluate(val, batch_size)
             logs.update({f"val_{k}": v for k, v in scores.items()})
         logs["learning_rate"] = self.model.optimizer.learning_rate
@@ -315,20 +297,17 @@ class Trainer:
 
 def evaluate(net: torch.nn.Module, source: ArraySource, task: Task, batch_size: int
              ) -> dict[str, float]:
-    """Loss and metrics of ``net`` over ``source``, exact over all samples, in fp32 (bf16
-    autocast is for training steps only, so validation, ``evaluate()`` and ``predict()``
-    always agree)."""
+    """Keras's loss and metrics of ``net`` over ``source``, exact over all samples, from
+    the one evaluation path (train/evaluate.py): validation and ``evaluate()``."""
     net.eval()
     loss_sum, seen = 0.0, 0
     correct = dict.fromkeys((m.name for m in task.metrics), 0.0)
-    with torch.inference_mode():
-        for x, y, w in source.batches(None, batch_size):
-            output = net(x).float()
-            loss_sum += float(task.loss(output, y, task.on_logits, w)) * len(x)
-            scored = task.outputs_for_metrics(output)
-            for metric in task.metrics:
-                correct[metric.name] += float(metric.correct(
-                    scored, y, task.loss.binary, task.loss.sparse_labels))
-            seen += len(x)
+    for output, y, w in batch_outputs(net, source, batch_size):
+        loss_sum += float(task.loss(output, y, task.on_logits, w)) * len(output)
+        scored = task.outputs_for_metrics(output)
+        for metric in task.metrics:
+            correct[metric.name] += float(metric.correct(
+                scored, y, task.loss.binary, task.loss.sparse_labels))
+        seen += len(output)
     seen = max(seen, 1)
     return {"loss": loss_sum / seen, **{k: v / seen for k, v in correct.items()}}

@@ -1,4 +1,5 @@
-"""The run directory: where a training run keeps everything it produces.
+"""The run directory: where a training run keeps everything it produces. :class:`RunDir`
+is the one place its layout is spelled, for the files' writers and readers alike.
 
 ::
 
@@ -42,6 +43,64 @@ RUN_LAYOUT: dict = {
     RUN_MARKER: None, "config.yaml": None, "history.csv": None, "log.txt": None,
     "metrics.json": None, "report.html": None, "report": {"*.png": None},
     "model": {"best": "*", "last": "*"}, "checkpoint": {"last.ckpt": None}}
+
+
+class RunDir:
+    """The paths of a run directory's files (see the layout above and ``RUN_LAYOUT``)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @property
+    def marker(self) -> Path:
+        """``.cnnkit-run``: the folder is a run directory cnnkit created."""
+        return self.path / RUN_MARKER
+
+    @property
+    def config(self) -> Path:
+        """``config.yaml``: the resolved settings, written first."""
+        return self.path / "config.yaml"
+
+    @property
+    def history(self) -> Path:
+        """``history.csv``: one row per epoch."""
+        return self.path / "history.csv"
+
+    @property
+    def log(self) -> Path:
+        """``log.txt``: what the run printed."""
+        return self.path / "log.txt"
+
+    @property
+    def metrics(self) -> Path:
+        """``metrics.json``: the final test evaluation."""
+        return self.path / "metrics.json"
+
+    @property
+    def checkpoint(self) -> Path:
+        """``checkpoint/last.ckpt``: everything needed to resume exactly."""
+        return self.path / "checkpoint" / "last.ckpt"
+
+    def model(self, which: str) -> Path:
+        """``model/best`` or ``model/last``."""
+        return self.path / "model" / which
+
+    @property
+    def report(self) -> Path:
+        """``report.html``."""
+        return self.path / "report.html"
+
+    @property
+    def plots(self) -> Path:
+        """``report/``: the report's plots as PNG files."""
+        return self.path / "report"
+
+    def is_run(self) -> bool:
+        """True when the folder has a ``config.yaml`` (every run writes it first)."""
+        return self.config.is_file()
 _REFUSED = "--overwrite refused, nothing was deleted"
 
 
@@ -57,7 +116,7 @@ def new_run_dir(requested: Path, overwrite: bool, inputs: tuple = ()) -> Path:
         if any(requested.iterdir()):
             shutil.rmtree(requested)
         requested.mkdir(exist_ok=True)
-        (requested / RUN_MARKER).touch()
+        RunDir(requested).marker.touch()
         return requested
     path = requested
     suffix = 2
@@ -69,7 +128,7 @@ def new_run_dir(requested: Path, overwrite: bool, inputs: tuple = ()) -> Path:
     except OSError as exc:
         raise ConfigError(f"cannot create the run directory {path}: {exc.strerror}",
                           hint="give --out a place you can write to") from exc
-    (path / RUN_MARKER).touch()
+    RunDir(path).marker.touch()
     return path
 
 
@@ -98,7 +157,7 @@ def check_replaceable(path: Path, inputs: tuple = ()) -> None:
     if not any(path.iterdir()):
         return
     foreign = _foreign_entries(path, RUN_LAYOUT)
-    if not ((path / RUN_MARKER).is_file() or (path / "config.yaml").is_file()) or foreign:
+    if not (RunDir(path).marker.is_file() or RunDir(path).is_run()) or foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
                                           if len(foreign) > 5 else "")
         raise ConfigError(

@@ -15,8 +15,6 @@ import statistics
 import time
 from collections.abc import Callable
 
-from .loop import TrainerHook
-
 WARMUP_STEPS = 3  # oneDNN builds its kernels during the first steps of each setting
 PROBE_STEPS = 6
 RECHECK_SECONDS = 60.0
@@ -24,10 +22,11 @@ RECHECK_SECONDS = 60.0
 _last_decision: dict[int, tuple[int, float]] = {}  # max threads -> (threads, decided at)
 
 
-class ThreadTuner(TrainerHook):
-    """Alternate between ``max_threads`` cores and one; keep the faster setting.
+class ThreadTuner:
+    """Alternate between ``max_threads`` threads and one; keep the faster setting.
 
-    ``use(n)`` makes training use ``n`` cores (``Trainer.use_cores``).
+    ``use(n)`` makes training use ``n`` threads (``BatchGradients.use_threads``), which
+    calls :meth:`step_done` after each step and :meth:`finish` at the end of a fit.
     """
 
     def __init__(self, max_threads: int, use: Callable[[int], None],
@@ -47,7 +46,8 @@ class ThreadTuner(TrainerHook):
         if self.last - decided_at <= recheck_seconds:
             self.probing, self.decided_at, self.reused = -1, decided_at, threads
 
-    def after_step(self, trainer) -> None:
+    def step_done(self) -> None:
+        """Time the step that just ended; switch threads when a probe is complete."""
         now = time.perf_counter()
         seconds, self.last = now - self.last, now
         if self.reused:  # only now: a fit that fails before its first step keeps all cores
@@ -80,5 +80,6 @@ class ThreadTuner(TrainerHook):
         self.skip = 1
         self.use(self.candidates[0])
 
-    def after_training(self, trainer) -> None:
+    def finish(self) -> None:
+        """The fit ended: back to all the threads."""
         self.use(self.max_threads)

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from ..diagnosis import format_findings, make_context, validation_classes
 from ..errors import ConfigError
 
 
@@ -46,11 +47,7 @@ def warn_on_validation_classes(train_counts: dict[str, int], val_counts: dict[st
                                ) -> None:
     """Warn (a ``UserWarning`` naming the classes and counts) when the validation part
     lacks classes training has, or the reverse: the ``validation_classes`` finding."""
-    from ..diagnosis import format_findings
-    from ..diagnosis.context import make_context
-    from ..diagnosis.split_rules import validation_classes
-
     finding = validation_classes(make_context({}, class_counts=train_counts,
                                               val_class_counts=val_counts))
     if finding is not None:
-        warnings.warn(format_findings([finding]), stacklevel=3)
+        warnings.warn(format_findings([finding]), stacklevel=4)

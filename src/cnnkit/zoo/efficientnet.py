@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import torch
 from torch import nn
 
 from .catalog import Network
@@ -48,6 +49,12 @@ def scaled(stages: list[Stage], width_mult: float, depth_mult: float) -> list[St
                        num_layers=math.ceil(s.num_layers * depth_mult)) for s in stages]
 
 
+def uniform_on_fan_out(weight: torch.Tensor) -> None:
+    """Uniform in +-1/sqrt(outputs): torchvision's EfficientNet classifier."""
+    bound = 1.0 / math.sqrt(weight.shape[0])
+    nn.init.uniform_(weight, -bound, bound)
+
+
 class EfficientNet(FeaturesPoolClassifier):
     """``features`` (stem, one ``nn.Sequential`` of :class:`MBConv` blocks per stage, 1x1
     conv to 4x the last stage's channels), global average pool, ``classifier``
@@ -76,9 +83,7 @@ class EfficientNet(FeaturesPoolClassifier):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True),
                                         nn.Linear(self.num_features, num_classes))
-        init_weights(self)
-        bound = 1.0 / math.sqrt(num_classes)  # torchvision: linear uniform on 1/sqrt(fan-out)
-        nn.init.uniform_(self.classifier[1].weight, -bound, bound)
+        init_weights(self, init_linear=uniform_on_fan_out)
 
 
 def efficientnet_b0(num_classes: int = 1000, dropout: float = 0.2,

@@ -157,10 +157,17 @@ class MBConv(nn.Module):
         return result
 
 
-def init_weights(model: nn.Module, zero_conv_bias: bool = True) -> None:
-    """torchvision's initialisation of MobileNet v2/v3 and RegNet: convolutions
-    He-normal on fan-out (biases zero unless ``zero_conv_bias`` is False, as in RegNet),
-    batch and group norms 1 and 0, linear layers normal with std 0.01 and bias zero."""
+def normal_001(weight: torch.Tensor) -> None:
+    """Normal with std 0.01: torchvision's linear layers in MobileNet v2/v3 and RegNet."""
+    nn.init.normal_(weight, 0.0, 0.01)
+
+
+def init_weights(model: nn.Module, zero_conv_bias: bool = True,
+                 init_linear: Callable[[torch.Tensor], None] = normal_001) -> None:
+    """torchvision's initialisation of the mobile families, module by module in order (so a
+    seed gives torchvision's weights): convolutions He-normal on fan-out (biases zero
+    unless ``zero_conv_bias`` is False, as in RegNet), batch and group norms 1 and 0,
+    linear weights by ``init_linear`` and biases zero."""
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out")
@@ -170,7 +177,7 @@ def init_weights(model: nn.Module, zero_conv_bias: bool = True) -> None:
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
         elif isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, 0.0, 0.01)
+            init_linear(module.weight)
             nn.init.zeros_(module.bias)
 
 
