@@ -12,7 +12,6 @@ from .. import layers as layer_lib
 from ..train import losses, metrics, optimizers
 from .preprocess import Preprocess
 from .saving import load_state, read_parts
-from . import model, module_model, sequential  # noqa: F401  (their classes register)
 
 
 def model_from_config(data: dict, compile: bool = True):

@@ -23,7 +23,6 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
 from .. import __version__
-from .. import layers as layer_lib
 from ..errors import ShapeError
 from ..model_files import (
     ARCHIVE_SUFFIXES,

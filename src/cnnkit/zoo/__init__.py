@@ -20,6 +20,7 @@ from . import (
     convnext,
     densenet,
     efficientnet,
+    efficientnet_lite,
     googlenet,
     inception,
     lenet,
@@ -43,8 +44,8 @@ SEQUENTIAL: dict[str, Callable] = {
 NETWORKS: dict[str, Network] = {
     name: entry
     for family in (lenet, alexnet, vgg, resnet, resnet_cifar, googlenet, inception, densenet,
-                   squeezenet, mobilenet_v2, mobilenet_v3, efficientnet, regnet, shufflenet,
-                   convnext)
+                   squeezenet, mobilenet_v2, mobilenet_v3, efficientnet, efficientnet_lite,
+                   regnet, shufflenet, convnext)
     for name, entry in family.NETWORKS.items()}
 for _entry in NETWORKS.values():
     register_network(_entry)
