@@ -10,8 +10,9 @@ from cnnkit import data, keras
 from cnnkit.keras import layers
 from cnnkit.kernels.build import KERNELS_ENV
 from cnnkit.models import Model
-from cnnkit.train import micro_batches
+from cnnkit.train import batch_gradients
 from cnnkit.train.core_threads import CoreThreads
+from cnnkit.train.loop import Trainer
 from real_batches import real_batch
 
 
@@ -85,8 +86,8 @@ def test_a_graph_trains_on_shares_with_the_whole_batch_gradient(monkeypatch):
         model = residual_net()
         model.precision = "fp32"
         model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-        model.fit(x, y, batch_size=128, epochs=1, shuffle=False, verbose=0,
-                  trainer_options={"cores": 2})
+        plan = model.fit_plan(x, y, batch_size=128, epochs=1, shuffle=False, verbose=0)
+        Trainer(model, plan.task, model.precision, threads=2).run(plan)
         return [p.grad.detach().double().clone() for p in model.net.parameters()]
 
     before = torch.get_num_threads()
@@ -94,7 +95,7 @@ def test_a_graph_trains_on_shares_with_the_whole_batch_gradient(monkeypatch):
     try:
         split = gradient()
         assert counts == [2]
-        monkeypatch.setattr(micro_batches, "MICRO_BATCH", 10_000)  # whole batches
+        monkeypatch.setattr(batch_gradients, "MICRO_BATCH", 10_000)  # whole batches
         whole = gradient()
     finally:
         torch.set_num_threads(before)

@@ -76,9 +76,10 @@ class MobileNetV2(FeaturesPoolClassifier):
         init_weights(self)
 
 
-def mobilenet_v2(num_classes: int = 1000, **options) -> MobileNetV2:
-    """MobileNetV2 (``width_mult``, ``dropout`` as torchvision's), untrained."""
-    return MobileNetV2(num_classes=num_classes, **options)
+def mobilenet_v2(num_classes: int = 1000, width_mult: float = 1.0,
+                 dropout: float = 0.2) -> MobileNetV2:
+    """MobileNetV2, ``width_mult`` times as wide (torchvision's argument), untrained."""
+    return MobileNetV2(num_classes=num_classes, width_mult=width_mult, dropout=dropout)
 
 
 NETWORKS = {
