@@ -88,7 +88,7 @@ class ModuleModel(Model):
                               hint="pass only the options its builder takes") from None
         self.net = ModuleNet(module, self.include_top, pooling,
                              self.classifier_activation if self.include_top else None,
-                             self.entry.mean, self.entry.std, self.entry.channels)
+                             self.entry.mean, self.entry.std, _first_channels(module))
         self._trace(drop_head=not self.include_top)
         self.net.to(memory_format=torch.channels_last)
         self._apply_trainable()
@@ -263,6 +263,12 @@ def _shape(shape, entry) -> tuple[int, ...]:
                               f"{entry.channels}); on the command line, --image-size "
                               f"{max(entry.min_input, 32)} or more")
     return shape
+
+
+def _first_channels(module: nn.Module) -> int:
+    """The channels the module's first convolution takes (3 when it has none)."""
+    conv = next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
+    return 3 if conv is None else conv.in_channels
 
 
 def _keras_shape(t: torch.Tensor) -> tuple[int, ...]:
