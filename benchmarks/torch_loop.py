@@ -47,7 +47,7 @@ NETS = {"mnist": mnist_net, "cifar10": cifar10_net}
 
 class TorchLoop:
     """One network and optimizer, trained an epoch at a time on a sample; ``build`` makes
-    the network instead of ``NETS[name]`` (the zoo's plain modules, zoo_plain.py)."""
+    the network instead of ``NETS[name]`` (the zoo's plain modules, zoo_speed.py)."""
 
     def __init__(self, name: str, sample: Sample, batch: int, warmup_batches: int,
                  precision: str = "fp32", build: Callable[[], nn.Module] | None = None):

@@ -36,7 +36,9 @@ class TwoBlocks(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-TWO_BLOCKS = Network("two-blocks", TwoBlocks, "test", input_size=32, min_input=8)
+# mean 0, std 1: the model feeds the module pixels / 255, as the references below do
+TWO_BLOCKS = Network("two-blocks", TwoBlocks, "test", input_size=32, min_input=8,
+                     mean=(0.0,), std=(1.0,))
 HEAD = ("fc.weight", "fc.bias")
 
 
@@ -157,11 +159,26 @@ def test_summary_has_a_row_per_top_level_child():
 def test_bad_options_get_clear_errors():
     with pytest.raises(ShapeError, match="at least 8x8"):
         ModuleModel(TWO_BLOCKS, input_shape=(4, 4, 3))
-    with pytest.raises(ShapeError, match=r"cannot take inputs of shape \(32, 32, 1\)"):
-        ModuleModel(TWO_BLOCKS, input_shape=(32, 32, 1))  # built for 3 channels
+    with pytest.raises(ShapeError, match=r"cannot take inputs of shape \(32, 32, 3\)"):
+        ModuleModel(TWO_BLOCKS, input_shape=(32, 32, 3), in_chans=1)  # built for 1 channel
     with pytest.raises(ConfigError, match="pooling='mean' is not one of"):
         ModuleModel(TWO_BLOCKS, include_top=False, pooling="mean")
     with pytest.raises(ConfigError, match=r"two-blocks: .*depth"):
         ModuleModel(TWO_BLOCKS, depth=3)
     with pytest.raises(ConfigError, match="unknown network 'two-block'"):
         ModuleModel("two-block")
+
+
+def test_grayscale_images_reach_an_rgb_network_repeated_and_normalised(fashion):
+    """A 3-channel network takes 1-channel images as the same gray in R, G and B, after
+    the network's own normalisation (raw pixels in, as Keras's EfficientNet takes them)."""
+    entry = Network("two-blocks-imagenet", TwoBlocks, "test", input_size=32, min_input=8)
+    model = ModuleModel(entry, input_shape=(28, 28, 1), classes=10)
+    reference = model.torch_module.eval()
+    x = fashion[0][:4]
+    rgb = torch.from_numpy(x).float().permute(0, 3, 1, 2).expand(-1, 3, -1, -1) / 255
+    mean = torch.tensor(entry.mean).view(1, 3, 1, 1)
+    std = torch.tensor(entry.std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        expected = torch.softmax(reference((rgb - mean) / std), 1)
+    np.testing.assert_allclose(model.predict(x), expected.numpy(), rtol=1e-4, atol=1e-6)

@@ -261,7 +261,7 @@ def resolve_model(name_or_path, input_shape: Sequence[int] | None,
         model = load_model(path)
         check_fits(model, text, input_shape, num_classes)
         return model
-    if text.lower().replace("_", "-") in zoo.ARCHITECTURES:
+    if zoo.find(text) is not None:
         missing = [what for what, value in (("an input shape", input_shape),
                                             ("the number of classes", num_classes))
                    if value is None]

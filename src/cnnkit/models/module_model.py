@@ -36,6 +36,7 @@ from ..errors import ConfigError, LayerError, ShapeError
 from ..naming import did_you_mean
 from .model import Model
 from .module_net import ModuleNet
+from .preprocess import RAW_PIXELS
 from .summary import format_shape
 
 NETWORKS: dict[str, Any] = {}  # catalog entries by name, for configs
@@ -54,6 +55,11 @@ class ModuleModel(Model):
     ``num_classes``) the head's outputs; other keyword arguments go to the entry's
     ``build``.
     """
+
+    # it takes raw pixel values and normalises them itself, so a model it is the first
+    # layer of gives it raw pixels too (models/inputs.py takes_raw_pixels)
+    rescales_input = True
+
 
     def __init__(self, network, input_shape=None, classes: int = 1000,
                  include_top: bool = True, pooling: str | None = None,
@@ -81,7 +87,8 @@ class ModuleModel(Model):
             raise ConfigError(f"{self.entry.name}: {exc}",
                               hint="pass only the options its builder takes") from None
         self.net = ModuleNet(module, self.include_top, pooling,
-                             self.classifier_activation if self.include_top else None)
+                             self.classifier_activation if self.include_top else None,
+                             self.entry.mean, self.entry.std, _first_channels(module))
         self._trace(drop_head=not self.include_top)
         self.net.to(memory_format=torch.channels_last)
         self._apply_trainable()
@@ -135,7 +142,7 @@ class ModuleModel(Model):
         self.net.eval()
         try:
             with torch.no_grad():
-                features = module.forward_features(x)
+                features = module.forward_features(self.net.prepare(x))
                 in_features = set(order)
                 head = (module.forward_head(features) if self.include_top or drop_head
                         else None)
@@ -209,12 +216,12 @@ class ModuleModel(Model):
 
     @property
     def preprocess(self):
-        """As the model learned it (pixels / 255 by default)."""
-        return self._preprocess
+        """Raw pixel values: the network normalises them itself (models/module_net.py)."""
+        return RAW_PIXELS
 
     @preprocess.setter
     def preprocess(self, value) -> None:
-        self._preprocess = value
+        """Kept for the Model interface; a wrapped network always takes raw pixels."""
 
     # -- config --------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -251,11 +258,22 @@ def _entry(network):
 
 def _shape(shape, entry) -> tuple[int, ...]:
     shape = tuple(int(d) for d in shape)
-    if len(shape) != 3 or min(shape[:2]) < entry.min_input or shape[2] < 1:
+    channels = (1, entry.channels)
+    if len(shape) != 3 or min(shape[:2]) < entry.min_input or shape[2] not in channels:
         raise ShapeError(f"{entry.name} takes images (H, W, C) of at least "
-                         f"{entry.min_input}x{entry.min_input}, got input_shape {shape}",
-                         hint=f"e.g. input_shape=({entry.input_size}, {entry.input_size}, 3)")
+                         f"{entry.min_input}x{entry.min_input} with "
+                         f"{' or '.join(map(str, sorted(set(channels))))} channel(s), got "
+                         f"input_shape {shape}",
+                         hint=f"e.g. input_shape=({entry.input_size}, {entry.input_size}, "
+                              f"{entry.channels}); on the command line, --image-size "
+                              f"{max(entry.min_input, 32)} or more")
     return shape
+
+
+def _first_channels(module: nn.Module) -> int:
+    """The channels the module's first convolution takes (3 when it has none)."""
+    conv = next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
+    return 3 if conv is None else conv.in_channels
 
 
 def _keras_shape(t: torch.Tensor) -> tuple[int, ...]:

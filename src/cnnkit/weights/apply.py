@@ -53,7 +53,9 @@ def load_pretrained(module: nn.Module, network: Network | str,
     if callable(convert):
         state_dict = convert(state_dict)
     skip = head_keys(module) if not include_top else set()
-    state_dict = {k: v for k, v in state_dict.items() if k not in skip}
+    if not include_top:  # a module whose head was removed (Keras's include_top=False)
+        own = module.state_dict()
+        state_dict = {k: v for k, v in state_dict.items() if k in own and k not in skip}
     check_fit(module, state_dict, where, entry.name, skip)
     own = module.state_dict()
     module.load_state_dict({**{k: own[k] for k in skip}, **state_dict}, strict=True)
@@ -84,7 +86,7 @@ def check_fit(module: nn.Module, state_dict: dict[str, torch.Tensor], where: str
 
 def head_keys(module: nn.Module) -> set[str]:
     """The state-dict keys of the modules ``forward_head`` runs (the classifier), found by
-    running it once on a small feature map."""
+    running it once on a small feature map; empty when the head was removed."""
     called: set[nn.Module] = set()
     hooks = [m.register_forward_hook(lambda m, i, o: called.add(m))
              for m in module.modules() if m is not module]
@@ -93,6 +95,8 @@ def head_keys(module: nn.Module) -> set[str]:
         module.eval()
         with torch.no_grad():
             module.forward_head(torch.zeros(1, module.num_features, 7, 7))
+    except AttributeError:  # the head's modules were removed: nothing of it to skip
+        return set()
     finally:
         module.train(was_training)
         for hook in hooks:

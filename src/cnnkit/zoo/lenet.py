@@ -38,4 +38,4 @@ def lenet5(num_classes: int = 10, in_channels: int = 1) -> LeNet5:
 
 
 NETWORKS = {"lenet5": Network("lenet5", lenet5, "lenet", input_size=32, min_input=16,
-                              mean=(0.5,), std=(0.5,))}
+                              mean=(0.5,), std=(0.5,), channels=1)}

@@ -24,7 +24,7 @@ def stage_plan(depth: int, w_0: int, w_a: float, w_m: float, group_width: int
     block ``j`` wants ``w_0 + w_a * j`` channels, rounded to ``w_0 * w_m**k`` and to a
     multiple of 8; runs of equal widths form the stages, and each width then becomes a
     multiple of its group width."""
-    wanted = torch.arange(depth) * w_a + w_0
+    wanted = torch.arange(depth, device="cpu") * w_a + w_0  # plain numbers, on any default device
     steps = torch.round(torch.log(wanted / w_0) / math.log(w_m))
     widths = (torch.round(w_0 * torch.pow(w_m, steps) / 8) * 8).int().tolist()
     plan: list[list[int]] = []

@@ -1,22 +1,22 @@
-"""The zoo's speed baseline: its networks as plain modules in a hand-written PyTorch loop.
+"""The zoo's networks in cnnkit against the same modules in a hand-written PyTorch loop.
 
-    python benchmarks/zoo_plain.py [--quick] [--repeats 3] [--only resnet20-train ...]
+    python benchmarks/zoo_speed.py [--quick] [--repeats 3] [--only resnet20-train ...]
                                    [--data ../shared/data]
 
-The rows of issue 17's speed item, plain-torch side (cnnkit's side is to be added next to
-it, interleaved round by round as run.py does):
+The rows of issue 17's speed item:
 
 - ``resnet20-train``: ResNet-20 on CIFAR-10 training images (32x32), batch 128;
-- ``resnet18-train``: ResNet-18 on Imagenette photos resized to 224x224, batch 32;
-- ``resnet20-predict``, ``resnet18-predict``: the same networks and images, batch 256.
+- ``resnet18-train``, ``mobilenet-v2-train``: on Imagenette photos at 224x224, batch 32;
+- ``*-predict``: the same networks and images, batch 256.
 
-Training is torch_loop.TorchLoop with the zoo module (channels_last, Adam, cross-entropy,
-each batch converted from uint8 NHWC once and scaled by 1/255): forward, backward and
-the optimizer step. Predicting is the eval-mode module under ``torch.inference_mode`` on
-the same conversion, eagerly (no ``torch.compile``). Each row is a warm-up, then
-``--repeats`` measurements; it prints the median img/s per row as a table and one JSON
-line per row (every sample kept). ``--quick`` is a smoke test: its numbers are not
-measurements.
+The plain side trains with torch_loop.TorchLoop on the zoo module (channels_last, Adam,
+cross-entropy, each batch converted from uint8 NHWC once and scaled by 1/255): forward,
+backward and the optimizer step; it predicts with the eval-mode module under
+``torch.inference_mode``, eagerly. cnnkit's side is what a user writes: ``zoo.get(name)``,
+``compile("adam", ...)``, ``fit(epochs=1)`` or ``predict(batch_size=256)`` on the uint8
+images, in fp32. The two alternate round by round (interleave.py), so a ratio is the
+median of per-round ratios under the same load. It prints a table and one JSON line per
+row (every sample kept). ``--quick`` is a smoke test: its numbers are not measurements.
 """
 
 from __future__ import annotations
@@ -26,17 +26,16 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from cnnkit import zoo
 from cnnkit.data import load
-from cnnkit.zoo.resnet import resnet18
-from cnnkit.zoo.resnet_cifar import resnet20
-from interleave import summary
+from cnnkit.seeding import set_seed
+from interleave import interleaved, paired_ratio, summary
 from torch_loop import TorchLoop
 from workload import Sample, seeded_sample
 
@@ -49,7 +48,7 @@ class Row:
     """One measurement: a zoo network on a dataset's training images at one size."""
 
     name: str
-    build: Callable[[int], nn.Module]
+    network: str
     dataset: str
     image_size: int | None  # None: the dataset's own size
     batch: int
@@ -59,10 +58,14 @@ class Row:
 
 
 ROWS = [
-    Row("resnet20-train", resnet20, "cifar10-jpg.tar.gz", None, 128, True, 6400, 256),
-    Row("resnet18-train", resnet18, "imagenette-mini.tar.gz", 224, 32, True, 320, 64),
-    Row("resnet20-predict", resnet20, "cifar10-jpg.tar.gz", None, 256, False, 10240, 512),
-    Row("resnet18-predict", resnet18, "imagenette-mini.tar.gz", 224, 256, False, 512, 256),
+    Row("resnet20-train", "resnet20", "cifar10-jpg.tar.gz", None, 128, True, 6400, 256),
+    Row("resnet18-train", "resnet18", "imagenette-mini.tar.gz", 224, 32, True, 320, 64),
+    Row("mobilenet-v2-train", "mobilenet-v2", "imagenette-mini.tar.gz", 224, 32, True, 320,
+        64),
+    Row("resnet20-predict", "resnet20", "cifar10-jpg.tar.gz", None, 256, False, 10240, 512),
+    Row("resnet18-predict", "resnet18", "imagenette-mini.tar.gz", 224, 256, False, 512, 256),
+    Row("mobilenet-v2-predict", "mobilenet-v2", "imagenette-mini.tar.gz", 224, 256, False,
+        512, 256),
 ]
 
 
@@ -89,6 +92,34 @@ class PlainPredict:
         return len(self.images) / (time.perf_counter() - start)
 
 
+class CnnkitZoo:
+    """The zoo network as a user of cnnkit trains or predicts with it (fp32)."""
+
+    def __init__(self, row: Row, sample: Sample, classes: int, warmup_batches: int):
+        set_seed(0)
+        self.model = zoo.get(row.network, sample.images.shape[1:], classes)
+        self.model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                           metrics=["accuracy"])
+        self.model.precision = "fp32"
+        self.row, self.sample = row, sample
+        warm = warmup_batches * row.batch  # oneDNN picks its kernels on first use
+        self.run(slice(0, warm))
+
+    def run(self, part: slice) -> None:
+        """One fit() epoch, or one predict() call, over ``part`` of the sample."""
+        images, labels = self.sample.images[part], self.sample.labels[part]
+        if self.row.train:
+            self.model.fit(images, labels, batch_size=self.row.batch, epochs=1, verbose=0)
+        else:
+            self.model.predict(images, batch_size=self.row.batch, verbose=0)
+
+    def images_per_second(self) -> float:
+        """Throughput over the whole sample."""
+        start = time.perf_counter()
+        self.run(slice(None))
+        return len(self.sample.images) / (time.perf_counter() - start)
+
+
 def sample_for(row: Row, data_dir: Path, count: int) -> Sample:
     """``count`` training images of the row's dataset at its size (repeating if fewer)."""
     train = load(data_dir / row.dataset, image_size=row.image_size, progress=False)
@@ -96,18 +127,22 @@ def sample_for(row: Row, data_dir: Path, count: int) -> Sample:
 
 
 def measure(row: Row, sample: Sample, repeats: int, warmup_batches: int) -> dict:
-    """One row's samples and median img/s."""
+    """One row: both contenders' samples, interleaved, and the cnnkit / plain ratio."""
     classes = int(sample.labels.max()) + 1
     torch.manual_seed(0)
+    build = zoo.NETWORKS[row.network].build
     if row.train:
-        contender = TorchLoop(row.name, sample, row.batch, warmup_batches,
-                              build=lambda: row.build(classes))
+        plain = TorchLoop(row.name, sample, row.batch, warmup_batches,
+                          build=lambda: build(num_classes=classes))
     else:
-        contender = PlainPredict(row.build(classes), sample, row.batch)
-    runs = [contender.images_per_second() for _ in range(repeats)]
+        plain = PlainPredict(build(num_classes=classes), sample, row.batch)
+    ours = CnnkitZoo(row, sample, classes, warmup_batches)
+    runs = interleaved({"plain": plain.images_per_second, "cnnkit": ours.images_per_second},
+                       repeats, log=lambda line: print(line, file=sys.stderr, flush=True))
     return {"row": row.name, "batch": row.batch, "images": len(sample.images),
             "image_shape": list(sample.images.shape[1:]), "threads": torch.get_num_threads(),
-            "img_s": summary(runs)}
+            "plain_img_s": summary(runs["plain"]), "cnnkit_img_s": summary(runs["cnnkit"]),
+            "ratio": paired_ratio(runs["cnnkit"], runs["plain"])}
 
 
 def main() -> None:
@@ -135,10 +170,12 @@ def main() -> None:
               flush=True)
         results.append(measure(row, sample_for(row, args.data, count), repeats,
                                1 if args.quick else args.warmup_batches))
-    print("| row | batch | image | plain torch img/s |\n|---|--:|---|--:|")
+    print("| row | batch | image | plain torch img/s | cnnkit img/s | cnnkit / plain |\n"
+          "|---|--:|---|--:|--:|--:|")
     for r in results:
         print(f"| {r['row']} | {r['batch']} | {'x'.join(map(str, r['image_shape']))} "
-              f"| {r['img_s']['median']:,.1f} |")
+              f"| {r['plain_img_s']['median']:,.1f} | {r['cnnkit_img_s']['median']:,.1f} "
+              f"| {r['ratio']:.2f}x |")
     for r in results:
         print(json.dumps(r))
 
