@@ -16,6 +16,7 @@ weights, gradients and Adam's state stay fp32, as in cnnkit's bf16).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -45,15 +46,16 @@ NETS = {"mnist": mnist_net, "cifar10": cifar10_net}
 
 
 class TorchLoop:
-    """One network and optimizer, trained an epoch at a time on a sample."""
+    """One network and optimizer, trained an epoch at a time on a sample; ``build`` makes
+    the network instead of ``NETS[name]`` (the zoo's plain modules, zoo_speed.py)."""
 
     def __init__(self, name: str, sample: Sample, batch: int, warmup_batches: int,
-                 precision: str = "fp32"):
+                 precision: str = "fp32", build: Callable[[], nn.Module] | None = None):
         if precision not in ("fp32", "bf16"):
             raise ValueError(f"precision {precision!r}: use fp32 or bf16")
         torch.manual_seed(0)
         self.autocast = precision == "bf16"
-        self.net = NETS[name]().to(memory_format=torch.channels_last).train()
+        self.net = (build or NETS[name])().to(memory_format=torch.channels_last).train()
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=1e-3, eps=1e-7)
         self.images = torch.from_numpy(sample.images)
         self.labels = torch.from_numpy(sample.labels)

@@ -32,7 +32,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "cnnkit"
 # never from above, nor from another part of its own layer.
 LAYERS: list[tuple[str, ...]] = [
     ("cnnkit", "errors"),  # the package root (its version) and the error classes
-    ("naming", "atomic", "seeding", "tables", "model_files"),  # small helpers
+    ("naming", "atomic", "seeding", "tables", "model_files", "paths", "yaml_files"),  # helpers
     ("registry",),  # names -> objects, with did-you-mean
     ("activations", "initializers"),
     ("diagnosis",),  # pure rules over numbers: training curves, class counts
@@ -42,6 +42,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("train",),  # the trainer: its loop and step, losses, metrics, optimizers, callbacks
     ("models",),  # Sequential, its network, saving, inference, preprocessing
     ("zoo", "evaluation", "explain", "predict"),  # built on models
+    ("weights",),  # pretrained weights for the zoo's networks
     ("spec",),  # the CLI's model names: zoo names, layer-spec files, saved models
     ("report",),  # the HTML report of a run directory
     ("workflows",),  # a whole training run: data, model, trainer, run files, test, report

@@ -34,9 +34,10 @@ SAMPLE_PER_CLASS = 4
 TRAINING_MODULES = {
     "test_callbacks_keras3", "test_core_threads", "test_keras_image_dataset",
     "test_keras_script", "test_kernels_conv_pool_relu", "test_kernels_probe",
-    "test_kernels_winograd", "test_layers_augment", "test_layers_draws", "test_micro_batches",
-    "test_models_errors", "test_models_file_names", "test_models_fit", "test_models_keywords",
-    "test_models_mistakes", "test_models_nested", "test_models_rescaling", "test_models_reuse",
+    "test_kernels_plan", "test_kernels_winograd", "test_layers_augment", "test_layers_draws",
+    "test_micro_batches", "test_models_errors", "test_models_file_names", "test_models_fit",
+    "test_models_functional", "test_models_keywords", "test_models_mistakes",
+    "test_models_module", "test_models_nested", "test_models_rescaling", "test_models_reuse",
     "test_models_saving", "test_models_trainable", "test_network_pool_first",
     "test_precision", "test_predict_compiled", "test_schedules", "test_threads",
     "test_train_first_contact", "test_train_options", "test_train_resume", "test_train_run",
@@ -47,8 +48,8 @@ TRAINING_MODULES = {
 # The modules that check the hand-written kernels against torch's ops: `make test` runs
 # them again with the kernels built for AVX2 and for SSE4.2 (x86-64-v3, -v2) where the CPU
 # has them.
-KERNEL_MODULES = {"test_kernels_conv_pool_relu", "test_kernels_probe", "test_kernels_winograd",
-                  "test_network_pool_first"}
+KERNEL_MODULES = {"test_kernels_conv_pool_relu", "test_kernels_plan", "test_kernels_probe",
+                  "test_kernels_winograd", "test_network_pool_first"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -88,7 +89,8 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         if "CNNKIT_KERNELS" not in os.environ:  # kernels where they apply, not where faster:
             patch.setenv("CNNKIT_KERNELS", "1")  # tests see the same path on every CPU
         for name in list(os.environ):
-            if name == "CNNKIT_DATA" or name.startswith("CNNKIT_DATASET_URL_"):
+            if name in ("CNNKIT_DATA", "CNNKIT_WEIGHTS_URL") or \
+                    name.startswith("CNNKIT_DATASET_URL_"):
                 patch.delenv(name)
         yield cache
 

@@ -135,3 +135,13 @@ def test_console_script_help():
                           text=True, timeout=120)
     assert done.returncode == 0
     assert done.stdout.startswith("usage: cnnkit data inspect")
+
+
+def test_train_help_gives_the_defaults_of_epochs_and_optimizer(capsys):
+    from cnnkit.train.config import RunConfig
+
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {RunConfig.epochs})" in text
+    assert f"default {RunConfig.optimizer}" in text

@@ -109,3 +109,16 @@ def test_interrupted_transfer(tmp_path):
         server.server_close()
     assert leftovers(tmp_path) == []
 
+
+
+def test_hash_prefix_is_checked(shared_data, serve, tmp_path):
+    """torchvision's weight files carry only the first hex digits of their SHA-256."""
+    name = "t10k-labels-idx1-ubyte.gz"
+    url = serve(shared_data / "fashion-mnist") + name
+    assert download(url, tmp_path / name, README_SHA256[name][:8], progress=False).is_file()
+    wrong = ("0" if README_SHA256[name][0] != "0" else "1") + README_SHA256[name][1:8]
+    with pytest.raises(DataError, match=r"expected .* \(a prefix\)"):
+        download(url, tmp_path / "other" / name, wrong, progress=False)
+    assert leftovers(tmp_path / "other") == []
+    with pytest.raises(ValueError):
+        download(url, tmp_path / name, "", progress=False)

@@ -14,10 +14,10 @@ from cnnkit import data, zoo
 from cnnkit import layers as L
 from cnnkit.kernels import conv_pool_relu as kernel_module
 from cnnkit.kernels import fused
+from cnnkit.kernels import plan as plan_module
 from cnnkit.kernels.build import KERNELS_ENV
 from cnnkit.kernels.conv_pool_relu import conv_pool_relu, fusable
 from cnnkit.models import Sequential
-from cnnkit.models import network as network_module
 from real_batches import assert_repeats_and_matches_one_thread, real_batch
 
 
@@ -219,8 +219,8 @@ def test_tutorial_networks_run_their_convolutions_on_kernels(build, rgb, relu_la
             return out
         return call
 
-    monkeypatch.setattr(network_module, "conv_pool_relu", counted(fused.conv_pool_relu))
-    monkeypatch.setattr(network_module, "conv_relu", counted(fused.conv_relu))
+    monkeypatch.setattr(plan_module, "conv_pool_relu", counted(fused.conv_pool_relu))
+    monkeypatch.setattr(plan_module, "conv_relu", counted(fused.conv_relu))
     x = real_batch(channels=3 if rgb else 1)
     if rgb:
         x = torch.nn.functional.pad(x, (2, 2, 2, 2))

@@ -27,6 +27,12 @@ def test_softmax_runs_over_channels_of_images_and_features_of_vectors() -> None:
     ("elu", -1e9, -1.0),
     ("hard_sigmoid", 1.5, 0.75),  # Keras 3: relu6(x + 3) / 6
     ("softplus", 0.0, 0.6931472),
+    ("relu6", 7.0, 6.0),
+    ("relu6", -1.0, 0.0),
+    ("hard_swish", 1.0, 2.0 / 3.0),  # Keras 3: x * relu6(x + 3) / 6
+    ("hard_swish", -4.0, 0.0),
+    ("hard_swish", 4.0, 4.0),
+    ("hard_silu", 1.0, 2.0 / 3.0),
 ])
 def test_values(name: str | None, x: float, expected: float) -> None:
     out = activations.get(name)(torch.tensor([x]))

@@ -1,4 +1,4 @@
-"""ReLU after max pooling (models/network.py) equals ReLU before it, values and gradients."""
+"""ReLU after max pooling (kernels/plan.py) equals ReLU before it, values and gradients."""
 
 import pytest
 import torch

@@ -225,3 +225,33 @@ def test_resolve_unknown_or_missing():
     assert info.value.message == "built-in architecture 'small-cnn' needs an input shape"
     with pytest.raises(ModelFileError, match="does not exist"):
         resolve_model("runs/nothing/model.keras", (28, 28, 1), 10)
+
+
+def test_yaml_alias_bomb_is_refused_before_it_expands(tmp_path):
+    """A 9-level 'billion laughs' spec (a few hundred bytes standing for 10**9 values) is
+    refused at once with a short message, instead of taking minutes and gigabytes."""
+    lines = ["a0: &a0 [Conv2D, Conv2D, Conv2D, Conv2D, Conv2D, Conv2D, Conv2D, Conv2D, Conv2D]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    lines += ["layers: *a9"]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match="aliases") as info:
+        model_from_spec(path, (28, 28, 1), 10)
+    assert len(str(info.value)) < 1000
+
+
+def test_yaml_aliases_within_bounds_still_work(tmp_path):
+    """Aliases are YAML: a spec that reuses an anchored layer a few times still loads."""
+    path = tmp_path / "reuse.yaml"
+    path.write_text("layers:\n- &conv {Conv2D: {filters: 4, kernel_size: 3}}\n- *conv\n"
+                    "- Flatten\n- Dense: {units: auto, activation: softmax}\n")
+    model = model_from_spec(path, (8, 8, 1), 3)
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Conv2D", "Conv2D", "Flatten", "Dense"]
+
+
+def test_error_messages_cut_huge_user_values():
+    """An error quoting a megabyte-long value prints a bounded message that says so."""
+    err = ConfigError("unknown model " + "x" * 1_000_000, hint="y" * 50_000)
+    assert len(err.message) < 2100 and "characters cut" in err.message
+    assert len(err.hint) < 2100 and err.message.startswith("unknown model xxx")

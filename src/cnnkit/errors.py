@@ -7,6 +7,17 @@ line prints both and exits with the class's ``exit_code`` instead of a traceback
 
 from __future__ import annotations
 
+MAX_TEXT = 2000  # characters of a message or hint; user values can be megabytes long
+
+
+def shorten(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` cut in the middle to at most about ``limit`` characters, saying how much was
+    cut, so an error that quotes a huge user value stays readable."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    return f"{text[:keep]} ...[{len(text) - 2 * keep:,} characters cut]... {text[-keep:]}"
+
 
 class CnnkitError(Exception):
     """Base class for errors caused by user input, with a hint on how to fix it."""
@@ -14,9 +25,10 @@ class CnnkitError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, hint: str | None = None):
+        message = shorten(str(message))
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = None if hint is None else shorten(str(hint))
 
     def __str__(self) -> str:
         if self.hint:
@@ -68,3 +80,10 @@ class LayerError(CnnkitError):
 
 class LayerShapeError(LayerError):
     """The input is too small for a layer: the image shrinks below 1x1 on the way."""
+
+
+class WeightsError(CnnkitError):
+    """Pretrained weights cannot be had or used: package missing, download failed, a file
+    that is not a state dict, was tampered with, or does not fit the network."""
+
+    exit_code = 8

@@ -24,6 +24,7 @@ from .data.tree import scan_archive
 from .errors import ConfigError, DataError, ShapeError
 from .models import Sequential
 from .models.probabilities import class_probabilities
+from .paths import special_kind
 
 # Listing entries that are not images someone asked about: never reported.
 IGNORED = frozenset({"directory", "hidden"})
@@ -47,6 +48,9 @@ def predict_files(model: Sequential, source, batch_size: int = 256, progress: bo
     path = Path(source)
     if not path.exists():
         raise DataError(f"{source} does not exist", hint="check the path")
+    if kind := special_kind(path):
+        raise DataError(f"{source} is {kind}, not an image file or a folder",
+                        hint="give an image file, a folder of images or an archive")
     shape = _image_shape(model)
     single = not (path.is_dir() or is_archive(path))
     executor = make_executor(1 if single else None)

@@ -34,6 +34,7 @@ from .errors import ConfigError, LayerError, ShapeError
 from .model_files import ARCHIVE_SUFFIXES
 from .models import Sequential, load_model
 from .naming import did_you_mean
+from .yaml_files import YamlTooLarge, compose_bounded
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 AUTO = "auto"
@@ -103,8 +104,11 @@ def _read(path: Path) -> tuple[Any, list[int] | None]:
                               "near that line") from exc
     loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
+        node = compose_bounded(loader)
         data = None if node is None else loader.construct_document(node)
+    except YamlTooLarge as exc:
+        raise ConfigError(f"{path}: refused, {exc}",
+                          hint="write each layer out; a layer spec needs no aliases") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -257,7 +261,7 @@ def resolve_model(name_or_path, input_shape: Sequence[int] | None,
         model = load_model(path)
         check_fits(model, text, input_shape, num_classes)
         return model
-    if text.lower().replace("_", "-") in zoo.ARCHITECTURES:
+    if zoo.find(text) is not None:
         missing = [what for what, value in (("an input shape", input_shape),
                                             ("the number of classes", num_classes))
                    if value is None]

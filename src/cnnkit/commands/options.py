@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..data.decode import MAX_SIDE
+
 
 def add_quiet(parser: argparse.ArgumentParser,
               help: str = "no progress bars or notes on stderr (results still print)") -> None:
@@ -59,6 +61,9 @@ def image_size(text: str) -> int | tuple[int, int]:
     if len(sides) not in (1, 2):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an image size: give one positive number (32) or HxW (32x48)")
+    if max(sides) > MAX_SIDE:
+        raise argparse.ArgumentTypeError(
+            f"{text} is too large: image sides go up to {MAX_SIDE} pixels")
     return sides[0] if len(sides) == 1 else (sides[0], sides[1])
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..train.bounds import flag_type
+from ..train.config import RunConfig
 from .options import add_data, add_quiet, image_size
 
 EXAMPLES = """examples:
@@ -59,10 +60,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="tutorial-mnist, tutorial-cifar10, small-cnn, a layer-spec "
                             ".yaml/.json file, or a saved model to continue from (default: "
                             "chosen from the data, see docs/training.md)")
-    model.add_argument("--epochs", type=flag_type("epochs"))
+    model.add_argument("--epochs", type=flag_type("epochs"),
+                       help=f"passes over the training data (default {RunConfig.epochs})")
     model.add_argument("--batch-size", type=flag_type("batch_size"),
                        help="default 32 (Keras's default)")
-    model.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"])
+    model.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"],
+                       help=f"default {RunConfig.optimizer}")
     model.add_argument("--lr", type=flag_type("lr"),
                        help="learning rate, > 0 (default: the optimizer's)")
     model.add_argument("--momentum", type=flag_type("momentum"),

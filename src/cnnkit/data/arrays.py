@@ -17,7 +17,7 @@ from PIL import Image
 
 from ..errors import DataError
 from .dataset import ImageDataset
-from .decode import fit_to_size
+from .decode import MAX_SIDE, fit_to_size, size_problem
 
 NPZ_SPLITS = {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")}
 
@@ -152,10 +152,12 @@ def conform(dataset: ImageDataset, image_size: int | tuple[int, int] | None = No
     height, width, have = images.shape[1:]
     if isinstance(image_size, int):
         image_size = (image_size, image_size)
-    if channels not in (None, 1, 3) or (image_size is not None and min(image_size) < 1):
-        raise DataError(f"cannot convert images to size {image_size} with {channels} channels",
-                        hint="image_size must be positive and channels 1 or 3")
     want = channels or have
+    # images already in memory are kept at their size; a conversion is bounded
+    if problem := size_problem(*(image_size or (1, 1)), want):
+        raise DataError(f"cannot convert images to size {image_size} with {channels} "
+                        f"channels: {problem}",
+                        hint=f"image_size must be from 1 to {MAX_SIDE}, channels 1 or 3")
     if want != have:
         images = _gray(images) if want == 1 else np.repeat(images, 3, axis=3)
     if image_size is not None and tuple(image_size) != (height, width):

@@ -62,7 +62,7 @@ def build_entry(scratch: Path, items: list[Labelled], class_names: list[str],
     kept = [item for item, good in zip(items, ok, strict=True) if good]
     if not kept:
         raise DataError(f"{extra.get('source', 'the source')}: no image could be decoded",
-                        hint="see the skip summary:\n" + "\n".join(report.summary_lines()))
+                        hint=report.hint())
     if prune_classes:
         class_names = _drop_emptied(class_names, kept, report)
     np.save(scratch / "labels.npy",

@@ -25,11 +25,25 @@ IMAGE_EXTENSIONS = frozenset(
 )
 MAX_PIXELS = 64_000_000  # 8000 x 8000: more than any photo a classifier is trained on
 MAX_FILE_BYTES = 256 * 1024 * 1024
+# The largest side images are converted to for training or prediction: a 4096x4096 RGB image
+# is 48 MiB, and a dataset's images are held at one size in a memory-mapped file.
+MAX_SIDE = 4096
 BACKGROUND = (255, 255, 255)
 
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 _ROTATING_ORIENTATIONS = frozenset({5, 6, 7, 8})  # EXIF values that swap width and height
 _EXIF_ORIENTATION = 0x0112
+
+
+def size_problem(height: int, width: int, channels: int) -> str | None:
+    """Why images cannot be converted to ``height x width x channels`` (None when they
+    can): each side from 1 to ``MAX_SIDE`` pixels, 1 (grayscale) or 3 (RGB) channels."""
+    if channels not in (1, 3):
+        return f"images have 1 (grayscale) or 3 (RGB) channels, not {channels}"
+    if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
+        return (f"an image size of {height}x{width} is outside 1..{MAX_SIDE} pixels a side "
+                f"(one such image alone is {height * width * channels / 2**20:,.0f} MiB)")
+    return None
 
 
 class ImageProblem(Exception):

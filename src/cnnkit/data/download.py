@@ -39,12 +39,16 @@ def download(url: str, dest: Path, sha256: str | Sequence[str] | None, *, progre
     """Fetch ``url`` into ``dest`` and return ``dest``.
 
     ``sha256`` is the expected hex digest, or several accepted digests (the same data
-    published in more than one packaging); ``None`` skips the check. The folder of ``dest``
+    published in more than one packaging); ``None`` skips the check. A digest may be
+    given by its first hex digits only (torchvision's weight files carry 8-10 in their
+    names): the download must start with them. The folder of ``dest``
     is created when missing. An existing ``dest`` is replaced only by a verified download.
     """
     dest = Path(dest)
     accepted = [sha256] if isinstance(sha256, str) else list(sha256 or [])
     accepted = [h.lower() for h in accepted]
+    if "" in accepted:
+        raise ValueError("an empty SHA-256 prefix would accept any file")
     manual = (f"download {url} yourself (browser, curl or wget), check it with `sha256sum`, "
               f"and place it at {dest}")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -55,9 +59,10 @@ def download(url: str, dest: Path, sha256: str | Sequence[str] | None, *, progre
             raise DataError(f"download of {url} stopped after {size:,} of {expected_size:,} "
                             "bytes", hint=f"try again, or {manual}")
         actual = digest.hexdigest()
-        if accepted and actual not in accepted:
+        if accepted and not any(actual.startswith(h) for h in accepted):
             raise DataError(
-                f"{url}: SHA-256 mismatch: expected {' or '.join(accepted)}, got {actual}",
+                f"{url}: SHA-256 mismatch: expected {' or '.join(accepted)}"
+                f"{'' if all(len(h) == 64 for h in accepted) else ' (a prefix)'}, got {actual}",
                 hint=f"the file was damaged in transit or the server sent a different file; "
                      f"try again, or {manual}")
         os.replace(tmp, dest)

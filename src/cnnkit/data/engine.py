@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadImageError, DataError
-from .decode import Header
+from .decode import MAX_SIDE, Header, size_problem
 from .parallel import chunked, decode_chunk, make_executor, probe_chunk, run_ordered, worker_count
 from .progress import progress_bar
 from .report import LoadReport
@@ -102,9 +102,10 @@ def target_shape(headers: Iterable[Header], image_size: int | tuple[int, int] | 
         height, width = image_size
     if channels is None:
         channels = 1 if all(h.gray for h in headers) else 3
-    if channels not in (1, 3) or height < 1 or width < 1:
-        raise DataError(f"cannot load images as {height}x{width}x{channels}",
-                        hint="image_size must be positive and channels 1 or 3")
+    if problem := size_problem(height, width, channels):
+        raise DataError(f"cannot load images as {height}x{width}x{channels}: {problem}",
+                        hint=f"pass a smaller image size (e.g. --image-size 224); sides "
+                             f"from 1 to {MAX_SIDE}, channels 1 or 3")
     return int(height), int(width), int(channels)
 
 

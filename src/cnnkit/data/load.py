@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..paths import special_kind
 from .arrays import conform, load_npz
 from .builtin import canonical_name, load_builtin_splits, unknown_name_error
 from .csvlist import load_csv
@@ -44,6 +45,9 @@ def load_splits(source: str | os.PathLike, *, image_size: int | tuple[int, int] 
     keeps decoded images for the next load; ``progress`` shows progress bars on a terminal.
     """
     path = Path(source)
+    if kind := special_kind(path):
+        raise DataError(f"{source} is {kind}, not a dataset file or folder",
+                        hint="give a folder of images, an archive, a CSV or IDX file")
     if path.is_dir():
         if find_idx_pairs(path):
             datasets = _conformed(load_idx_folder(path), image_size, channels)

@@ -16,7 +16,7 @@ SKIP_REASONS: dict[str, str] = {
     "hidden": "hidden or system file (.DS_Store, __MACOSX/, Thumbs.db, dot-files)",
     "not_image_extension": "file extension is not an image type",
     "unsafe_path": "archive member with an absolute or '..' path (untrusted, never extracted)",
-    "not_regular_file": "archive member is a link, device or other non-regular file",
+    "not_regular_file": "not a regular file (a link in an archive, a FIFO, device or socket)",
     "missing_file": "listed file does not exist",
     "unknown_label": "label not among the known classes",
     "bad_row": "malformed list row",
@@ -79,6 +79,14 @@ class LoadReport:
             empty_classes=list(data.get("empty_classes", [])),
             warnings=list(data.get("warnings", [])),
         )
+
+    def hint(self, advice: str = "") -> str:
+        """``advice`` followed by the skip summary, or by "no files were found" when nothing
+        was skipped either (an empty folder)."""
+        lines = self.summary_lines()
+        tail = ("see the skip summary:\n" + "\n".join(lines) if lines
+                else "no files were found there")
+        return f"{advice}; {tail}" if advice else tail
 
     def summary_lines(self) -> list[str]:
         """Human-readable lines on what was skipped; empty when nothing was."""

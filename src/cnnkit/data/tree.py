@@ -141,8 +141,8 @@ def _label(path: Path, probed_and_folders, report: LoadReport, strict: bool
     report.empty_classes.extend(sorted(seen_classes - set(class_names)))
     if not items:
         raise DataError(f"{path}: no usable image in class folders",
-                        hint="expected root/<class>/<image> or root/<split>/<class>/<image>; "
-                             "see the skip summary:\n" + "\n".join(report.summary_lines()))
+                        hint=report.hint("expected root/<class>/<image> or "
+                                         "root/<split>/<class>/<image>"))
     return items, class_names
 
 

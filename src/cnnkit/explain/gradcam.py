@@ -73,7 +73,7 @@ def _target_layer(model, layer: str | None) -> str:
     model.get_layer(layer)  # an unknown name raises, listing the layers
     index = model.net.names.index(layer)
     shape = model.net.shapes[index]
-    if len(shape) != 3 or index == len(model.net.names) - 1:
+    if len(shape) != 3 or model.get_layer(layer) is model.net.nodes[model.net.output].layer:
         raise LayerError(f"Grad-CAM needs a layer with (height, width, channels) output "
                          f"before the classifier; {layer!r} outputs {shape}",
                          hint=f"the default is {default_layer(model)!r}")
@@ -84,7 +84,7 @@ def _class_scores(model, logits: torch.Tensor) -> tuple[torch.Tensor, np.ndarray
     """One score per class (a single unit ``z`` gives ``[-z, z]``) and the probabilities,
     one per class: the model's softmax or sigmoid, or one applied to its logits when the
     last layer has no activation (a model trained with ``from_logits=True``)."""
-    activation = model.layers[-1].activation
+    activation = model.final_activation
     if activation in (None, "linear"):
         activation = "sigmoid" if logits.shape[1] == 1 else "softmax"
     output = activations.get(activation)(logits.detach())[0].numpy()
@@ -108,16 +108,14 @@ def gradcam(model, image: np.ndarray, class_index: int | None = None,
     """
     if not model.built:
         model.build()
-    if len(model.net.shapes[-1]) != 1:
-        raise LayerError(f"model {model.name!r} outputs {model.net.shapes[-1]}, not one "
+    if len(model.net.output_shape) != 1:
+        raise LayerError(f"model {model.name!r} outputs {model.net.output_shape}, not one "
                          "score per class")
     target = _target_layer(model, layer)
-    names = model.net.names
     net = model.net.eval()
     with torch.enable_grad():
         x = model_input(model, image).requires_grad_(True)
-        outputs = net.features(x, {target, names[-2]})
-        logits = net.ops[names[-1]](outputs[names[-2]])
+        logits, outputs = net.logits_and_features(x, {target})
         scores, probabilities = _class_scores(model, logits)
         if class_index is None:
             class_index = int(np.argmax(probabilities))

@@ -44,14 +44,16 @@ def compare_params(model) -> list[ParamRow]:
     if not model.built:
         model.build()
     rows = []
-    shape = tuple(model.input_shape[1:])
+    inputs: dict[str, tuple[int, ...]] = {}  # each layer's (first) input shape
+    for layer, shape in model.net.layer_inputs():
+        inputs.setdefault(layer.name, tuple(shape))
     for layer, out in zip(model.layers, model.net.shapes, strict=True):
+        shape = inputs[layer.name]
         weights = layer.get_keras_weights(model.net.ops[layer.name])
         count = sum(w.size for w in weights)
         learns = any(spec.layout != "vector" for spec in layer.weight_specs())
         rows.append(ParamRow(f"{layer.name} ({type(layer).__name__})", shape, tuple(out),
                              count, dense_params(shape, math.prod(out)) if learns else None))
-        shape = tuple(out)
     return rows
 
 

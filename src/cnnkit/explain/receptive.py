@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import ZeroPadding2D
+from ..layers import Cropping2D, ZeroPadding2D
 from ..layers.padding import Pads2D, effective_kernel
 
 Axis = tuple[float, float]  # (start, jump) in input pixels
@@ -23,6 +23,8 @@ def _window(layer, hw: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int
     """(span, strides, padding before) of a windowed layer on an ``hw`` input, else None."""
     if isinstance(layer, ZeroPadding2D):
         return (1, 1), (1, 1), (layer.padding[0][0], layer.padding[1][0])
+    if isinstance(layer, Cropping2D):
+        return (1, 1), (1, 1), (-layer.cropping[0][0], -layer.cropping[1][0])
     size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
     if size is None or not hasattr(layer, "strides"):
         return None
@@ -35,18 +37,17 @@ def _window(layer, hw: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int
 def cell_centres(model, layer: str) -> tuple[Axis, Axis]:
     """``((start, jump) of rows, (start, jump) of columns)``: cell ``i`` of ``layer``'s
     output maps is centred on input pixel ``start + i * jump`` (pixel centres are 0, 1, ...).
+    In a graph, the layers counted are those on the path of first inputs from the model's
+    input to ``layer`` (branches that merge keep their cells aligned, as Add requires).
     """
     rows, cols = (0.0, 1.0), (0.0, 1.0)
-    hw = tuple(model.input_shape[1:3])
-    for current, shape in zip(model.layers, model.net.shapes, strict=True):
-        window = _window(current, hw)
+    net = model.net
+    for pos in net.path_to(layer):
+        window = _window(net.nodes[pos].layer, tuple(net.node_inputs[pos][0][:2]))
         if window is not None:
             span, strides, before = window
             rows = (rows[0] + ((span[0] - 1) / 2 - before[0]) * rows[1], rows[1] * strides[0])
             cols = (cols[0] + ((span[1] - 1) / 2 - before[1]) * cols[1], cols[1] * strides[1])
-        hw = tuple(shape[:2])
-        if current.name == layer:
-            break
     return rows, cols
 
 

@@ -4,6 +4,7 @@
 """
 
 from . import (
+    applications,
     backend,
     callbacks,
     config,
@@ -18,8 +19,8 @@ from . import (
     utils,
 )
 from .layers import Input
-from .models import Sequential, load_model
+from .models import Model, Sequential, load_model
 
-__all__ = ["Input", "Sequential", "backend", "callbacks", "config", "datasets", "layers",
-           "load_model", "losses", "metrics", "mixed_precision", "models", "optimizers",
-           "preprocessing", "utils"]
+__all__ = ["Input", "Model", "Sequential", "applications", "backend", "callbacks", "config",
+           "datasets", "layers", "load_model", "losses", "metrics", "mixed_precision",
+           "models", "optimizers", "preprocessing", "utils"]

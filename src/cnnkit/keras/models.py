@@ -1,5 +1,5 @@
-"""``keras.models``: ``Sequential`` and ``load_model``."""
+"""``keras.models``: ``Model``, ``Sequential`` and ``load_model``."""
 
-from ..models import Sequential, load_model
+from ..models import Model, Sequential, load_model
 
-__all__ = ["Sequential", "load_model"]
+__all__ = ["Model", "Sequential", "load_model"]

@@ -30,6 +30,17 @@ from cnnkit.layers.core import (
     SpatialDropout2D,
     ZeroPadding2D,
 )
+from cnnkit.layers.cropping import Cropping2D
+from cnnkit.layers.merge import (
+    Add,
+    Average,
+    Concatenate,
+    Multiply,
+    add,
+    average,
+    concatenate,
+    multiply,
+)
 from cnnkit.layers.normalization import BatchNormalization
 from cnnkit.layers.pooling import (
     AveragePooling2D,
@@ -40,6 +51,7 @@ from cnnkit.layers.pooling import (
 from cnnkit.layers.preprocessing import Normalization
 from cnnkit.layers.reshape import Reshape
 from cnnkit.layers.resize import Resizing
+from cnnkit.layers.symbolic import KerasTensor
 
 InputLayer = Input
 
@@ -74,13 +86,15 @@ def deserialize(config: dict[str, Any]) -> Layer:
 
 
 __all__ = [
-    "Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv2D",
-    "Convolution2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
+    "Activation", "Add", "Average", "AveragePooling2D", "AvgPool2D", "BatchNormalization",
+    "Concatenate", "Conv2D", "Convolution2D", "Cropping2D", "Dense", "DepthwiseConv2D",
+    "Dropout", "Flatten",
     "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D",
-    "Input", "InputLayer",
-    "Layer", "LayerError", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Normalization",
+    "Input", "InputLayer", "KerasTensor",
+    "Layer", "LayerError", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Multiply", "Normalization",
     "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU",
     "Rescaling", "Reshape", "Resizing", "SeparableConv2D", "SeparableConvolution2D", "Softmax",
-    "SpatialDropout2D", "ZeroPadding2D", "deserialize", "get",
+    "SpatialDropout2D", "ZeroPadding2D", "add", "average", "concatenate", "deserialize", "get",
+    "multiply",
     "reset_name_counters", "serialize", "unique_name",
 ]

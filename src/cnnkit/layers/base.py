@@ -26,6 +26,7 @@ from cnnkit import activations, initializers
 from cnnkit.errors import LayerError, LayerShapeError
 from cnnkit.layers.calls import batch_tensor, run_module
 from cnnkit.layers.padding import PADDING_MODES, effective_kernel, output_length
+from cnnkit.layers.symbolic import KerasTensor, call_symbolic, symbolic_inputs
 from cnnkit.layers.weights import Weight
 from cnnkit.naming import did_you_mean
 from cnnkit.registry import lookup, snake_case
@@ -93,6 +94,8 @@ class Layer:
     rescales_input: ClassVar[bool] = False
     _module: nn.Module | None = None  # the module built last, for _built_shape
     _built_shape: tuple[int, ...] | None = None
+    inbound_node_count = 0  # calls on symbolic tensors so far (Keras's node indices)
+    takes_many_inputs: ClassVar[bool] = False  # merge layers take a list of tensors
 
     def __init_subclass__(cls, keras_name: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -159,6 +162,16 @@ class Layer:
             return int(items[0]), int(items[1])
         raise self.error(f"{arg} must be an integer >= {minimum} or a pair of them, "
                          f"got {value!r}")
+
+    def _border_sizes(self, value: Any, arg: str) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``((top, bottom), (left, right))`` from an int (all sides), ``(rows, cols)``
+        (symmetric) or the full form, as Keras's ZeroPadding2D and Cropping2D take it."""
+        if isinstance(value, Sequence) and len(value) == 2 \
+                and all(isinstance(side, Sequence) for side in value):
+            rows, cols = value
+        else:
+            rows, cols = self._int_tuple(value, arg, minimum=0)
+        return self._int_tuple(rows, arg, minimum=0), self._int_tuple(cols, arg, minimum=0)
 
     def _positive_int(self, value: Any, arg: str) -> int:
         if _is_int(value) and value >= 1:
@@ -306,10 +319,16 @@ class Layer:
         """Load weights given in Keras order and layout (as Keras's ``get_weights``)."""
         self.set_keras_weights(self._require_module("set_weights()"), list(weights))
 
-    def __call__(self, inputs: Any, training: bool | None = None) -> torch.Tensor:
+    def __call__(self, inputs: Any, training: bool | None = None) -> torch.Tensor | KerasTensor:
         """Apply the built layer to a batch (array or tensor, channels-last), as calling a
         Keras layer does: float32 values as given, ``training=True`` for training-mode
-        behaviour (dropout, random augmentation). Returns a channels-last tensor."""
+        behaviour (dropout, random augmentation). Returns a channels-last tensor.
+
+        Called on symbolic tensors (``layers.Input``, or another layer's symbolic output),
+        it records the call for a functional ``Model`` and returns a :class:`KerasTensor`."""
+        symbolic = symbolic_inputs(inputs)
+        if symbolic is not None:
+            return self.call_symbolic(inputs, symbolic)
         x = batch_tensor(inputs)
         shape = (*x.shape[2:], x.shape[1]) if x.dim() == 4 else tuple(x.shape[1:])
         if self._built_shape not in (None, shape):
@@ -319,9 +338,23 @@ class Layer:
         return run_module(self.module_for(shape), x, training,
                           activations.get(self.activation))
 
+    def call_symbolic(self, inputs: Any, symbolic: tuple[KerasTensor, ...]) -> KerasTensor:
+        """Record a call on symbolic tensors (one, or a list for a merge layer)."""
+        many = isinstance(inputs, list | tuple)
+        if many != self.takes_many_inputs:
+            raise self.error("takes a list of tensors" if self.takes_many_inputs
+                             else f"takes one tensor, got a list of {len(symbolic)}",
+                             hint="merge the tensors first, e.g. layers.Concatenate()([a, b])"
+                             if many else "e.g. layers.Add()([x, shortcut])")
+        return call_symbolic(self, symbolic, many)
+
     def weight_specs(self) -> list[Weight]:
         """This layer's weights in Keras order (empty for layers without weights)."""
         return []
+
+    def holds_weights(self) -> bool:
+        """Whether the layer has weights (so it takes scaled, not raw, pixels)."""
+        return bool(self.weight_specs())
 
     def leaf_layers(self) -> list[Layer]:
         """The layers that compute this one, in order: itself (a model: its layers')."""

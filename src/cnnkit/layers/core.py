@@ -13,14 +13,18 @@ from torch import nn
 from cnnkit.errors import LayerError
 from cnnkit.layers import draws
 from cnnkit.layers.base import Layer
+from cnnkit.layers.symbolic import KerasTensor
 from cnnkit.layers.weights import Weight
 
 
 class Input(Layer, keras_name="InputLayer"):
     """Marks a model's input shape, as ``keras.Input(shape)``; computes nothing.
 
-    Keras's ``batch_shape`` (with a leading batch size) is accepted too. Keras's
-    ``summary()`` does not list this layer.
+    Keras's ``batch_shape`` (with a leading batch size) is accepted too. A ``Sequential``
+    model's ``summary()`` does not list this layer; a functional ``Model``'s does. It also
+    stands for the model's symbolic input tensor (:attr:`output`): ``Conv2D(8, 3)(inputs)``
+    records a functional graph (layers/symbolic.py). Unlike Keras's tensor, ``shape`` here
+    is the sample's shape, without the batch axis.
     """
 
     def __init__(self, shape: Sequence[int] | None = None, batch_size: int | None = None,
@@ -34,6 +38,8 @@ class Input(Layer, keras_name="InputLayer"):
         self.shape = self.input_shape
         self.batch_size = batch_size
         self.batch_shape = None  # folded into shape
+        self.inbound_node_count = 1
+        self.output = KerasTensor(self.shape, self, 0)
 
     def get_config(self) -> dict[str, Any]:
         """``shape`` and the name; ``input_shape`` would only repeat ``shape``."""
@@ -196,13 +202,7 @@ class ZeroPadding2D(Layer):
 
     def __init__(self, padding: Any = (1, 1), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(padding, Sequence) and len(padding) == 2 \
-                and all(isinstance(side, Sequence) for side in padding):
-            rows, cols = padding
-        else:
-            rows, cols = self._int_tuple(padding, "padding", minimum=0)
-        self.padding = (self._int_tuple(rows, "padding", minimum=0),
-                        self._int_tuple(cols, "padding", minimum=0))
+        self.padding = self._border_sizes(padding, "padding")
 
     def _output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         self._expect_image(shape)

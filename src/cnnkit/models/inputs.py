@@ -61,7 +61,7 @@ def takes_raw_pixels(layers) -> bool:
     for layer in (leaf for outer in layers for leaf in outer.leaf_layers()):
         if layer.rescales_input:
             return True
-        if layer.weight_specs():
+        if layer.holds_weights():
             return False
     return True
 
@@ -114,15 +114,15 @@ def check_input_shape(images: np.ndarray, expected: tuple[int, ...], what: str =
                      hint=hint)
 
 
-def check_classifier_output(layers, shapes, input_shape, labels) -> None:
+def check_classifier_output(layer_inputs, output_shape, labels) -> None:
     """Raise a ShapeError naming the layer to fix when a classifier's output is not one
-    vector per image: in Keras, ``Dense`` on images acts on each pixel, the output stays an
-    image and only the loss fails, with a shape mismatch."""
-    output = tuple(shapes[-1])
+    vector per image (``layer_inputs``: each layer call with its input shape): in Keras,
+    ``Dense`` on images acts on each pixel, the output stays an image and only the loss
+    fails, with a shape mismatch."""
+    output = tuple(output_shape)
     if len(output) == 1:
         return
-    inputs = [tuple(input_shape), *map(tuple, shapes[:-1])]
-    dense = next((layer for layer, shape in zip(layers, inputs, strict=True)
+    dense = next((layer for layer, shape in layer_inputs
                   if layer.keras_name == "Dense" and len(shape) == 3), None)
     if dense is not None:
         hint = (f"add Flatten() or GlobalAveragePooling2D() before Dense {dense.name!r}: "

@@ -1,5 +1,6 @@
 """Loading a saved model (models/saving.py writes it): the architecture from model.json
-into a new :class:`Sequential`, then the weights."""
+into a new model of the kind it names (Sequential, functional Model, ModuleModel), then
+the weights."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from .. import layers as layer_lib
 from ..train import losses, metrics, optimizers
 from .preprocess import Preprocess
 from .saving import load_state, read_parts
-from .sequential import Sequential
 
 
 def model_from_config(data: dict, compile: bool = True):
-    """A built model (fresh weights) from :func:`model_config` output."""
-    model = Sequential(name=data["name"], trainable=data.get("trainable", True))
-    model.set_layers(data["input_shape"], [layer_lib.deserialize(c) for c in data["layers"]])
+    """A built model (fresh weights) from :func:`~cnnkit.models.saving.model_config` output:
+    the model kind its ``class_name`` names (a file without one, from before functional
+    models, holds a Sequential), then its compile settings, classes and preprocessing."""
+    model = layer_lib.get(data.get("class_name", "Sequential")).from_config(data)
     model.class_names = data.get("class_names")
     model.preprocess = Preprocess(**data.get("preprocess", {}))
     if compile and data.get("compile"):
@@ -25,7 +26,10 @@ def model_from_config(data: dict, compile: bool = True):
         model.optimizer = optimizers.get(c["optimizer"])
         model.loss = losses.get(c["loss"])
         model.metrics = [metrics.Metric(**m) for m in c["metrics"]]
-    model.build()
+    if model.net is None:
+        model.build()
+    else:
+        model._set_fusion()
     return model
 
 

@@ -14,7 +14,6 @@ or compiled; a ``fit()`` after a change without ``compile()`` warns.
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 from torch import nn
 
@@ -24,7 +23,8 @@ from ..errors import ShapeError
 
 class ModelLayer(layer_lib.Layer):
     """The layer side of a model; the model provides ``_layers``, ``_input_shape``, ``net``
-    (the built network, or None), ``build(shape)`` and ``_set_fusion()``."""
+    (the built network, or None), ``build(shape)``, ``_output_shape(shape)``,
+    ``_set_fusion()`` and its config."""
 
     _nested = False  # True once the model is a layer of another model
     _applied_trainable: list[bool] | None = None  # the flags of the last compile or build
@@ -48,11 +48,6 @@ class ModelLayer(layer_lib.Layer):
     def leaf_layers(self) -> list:
         """The layers that compute the model, nested models opened, in order."""
         return [leaf for layer in self._layers for leaf in layer.leaf_layers()]
-
-    def _output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        for layer in self._layers:
-            shape = layer.compute_output_shape(shape)
-        return shape
 
     def module_for(self, input_shape) -> nn.Module:
         """The model's network as a layer of another model (built for ``input_shape`` if
@@ -115,23 +110,3 @@ class ModelLayer(layer_lib.Layer):
         if weights:
             raise ShapeError(f"set_weights got {len(weights)} more array(s) than model "
                              f"{self.name!r} has")
-
-    def get_config(self) -> dict[str, Any]:
-        """Name, trainable flag, input shape (if known) and the layers' configs."""
-        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
-                                  "layers": [layer_lib.serialize(layer)
-                                             for layer in self._layers]}
-        if self._input_shape is not None:
-            config["input_shape"] = list(self._input_shape)
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]):
-        """A model from :meth:`get_config` output (built when its input shape is known)."""
-        model = cls(name=config.get("name"))
-        model._trainable = bool(config.get("trainable", True))
-        if config.get("input_shape"):
-            model._input_shape = tuple(config["input_shape"])
-        for layer_config in config.get("layers", []):
-            model.add(layer_lib.deserialize(layer_config))
-        return model

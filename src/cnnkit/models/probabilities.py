@@ -15,14 +15,13 @@ def binary_columns(probabilities: np.ndarray) -> np.ndarray:
 def class_probabilities(model, outputs: np.ndarray) -> np.ndarray:
     """Probabilities per class from ``model.predict`` outputs.
 
-    A model whose last layer has no softmax or sigmoid (trained with ``from_logits=True``)
+    A model that ends without a softmax or sigmoid (trained with ``from_logits=True``)
     outputs logits, as Keras's does: they go through a softmax (a sigmoid for one unit)
     here. A single sigmoid unit gives two columns. Anything else with a ``predict`` (no
-    ``layers``) is taken to output probabilities.
+    ``final_activation``) is taken to output probabilities.
     """
     outputs = np.asarray(outputs, dtype=np.float64)
-    layers = getattr(model, "layers", None)
-    if layers and layers[-1].activation in (None, "linear"):
+    if getattr(model, "final_activation", "softmax") in (None, "linear"):
         if outputs.shape[1] == 1:
             outputs = 1.0 / (1.0 + np.exp(-outputs))
         else:

@@ -23,7 +23,6 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
 from .. import __version__
-from .. import layers as layer_lib
 from ..errors import ShapeError
 from ..model_files import (
     ARCHIVE_SUFFIXES,
@@ -38,13 +37,14 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def model_config(model) -> dict:
-    """Everything but the weights, as JSON-ready data."""
+    """Everything but the weights, as JSON-ready data: the model's kind (``class_name``)
+    and its ``get_config()`` (a Sequential's ``layers``, a functional model's graph, a
+    wrapped module's architecture and options), then compile settings, class names and
+    preprocessing."""
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "cnnkit_version": __version__,
-        "name": model.name,
-        "trainable": model.trainable,
-        "input_shape": list(model.input_shape[1:]),
-        "layers": [layer_lib.serialize(layer) for layer in model.layers],
+        "class_name": model.keras_name,
+        **model.get_config(),
         "compile": None if model.loss is None else {
             "optimizer": model.optimizer.get_config(), "loss": model.loss.get_config(),
             "metrics": [{"name": m.name, "k": m.k} for m in model.metrics]},

@@ -25,18 +25,29 @@ def class_weights(labels: np.ndarray, num_classes: int, mode: str | Mapping | No
     occur); or a mapping from class index or class name (with ``class_names``) to weight,
     where classes left out keep weight 1, as with Keras's ``class_weight``.
     """
-    if mode is None or (isinstance(mode, str) and mode.strip().lower() in ("", "none")):
+    mode = weighting_mode(mode)
+    if mode is None:
         return None
     if isinstance(mode, Mapping):
         return _given_weights(mode, num_classes, class_names)
-    if str(mode).strip().lower() != "balanced":
-        raise ConfigError(f"unknown class weighting {mode!r}",
-                          hint=did_you_mean(str(mode), ["balanced", "none"])
-                          + "; or give a mapping {class: weight}")
     counts = _counts(labels, num_classes)
     present = np.flatnonzero(counts)
     total = int(counts.sum())
     return {int(c): total / (len(present) * int(counts[c])) for c in present}
+
+
+def weighting_mode(mode: str | Mapping | None) -> str | Mapping | None:
+    """``mode`` checked before any data is read: None for no weighting, ``"balanced"``, or
+    the mapping itself; any other text raises a ConfigError with a suggestion."""
+    if mode is None or (isinstance(mode, str) and mode.strip().lower() in ("", "none")):
+        return None
+    if isinstance(mode, Mapping):
+        return mode
+    if str(mode).strip().lower() != "balanced":
+        raise ConfigError(f"unknown class weighting {mode!r}",
+                          hint=did_you_mean(str(mode), ["balanced", "none"])
+                          + "; or give a mapping {class: weight}")
+    return "balanced"
 
 
 def _counts(labels: np.ndarray, num_classes: int) -> np.ndarray:

@@ -13,10 +13,15 @@ from pathlib import Path
 import yaml
 
 from ..atomic import write_text_atomically
+from ..data.decode import MAX_SIDE
 from ..errors import ConfigError
 from ..naming import did_you_mean
+from ..yaml_files import YamlTooLarge, load_bounded
+from .augment import parse_augment
+from .balance import weighting_mode
 from .bounds import SETTINGS, problem
 from .precision import PRECISIONS
+from .schedules import parse_schedule
 
 
 @dataclass
@@ -69,6 +74,11 @@ class RunConfig:
                                                "docs/training.md for each setting")
         if self.precision not in PRECISIONS:
             raise ConfigError("precision must be auto, fp32 or bf16")
+        # names checked now, not after minutes of decoding; the largest image shape lets
+        # every size-dependent augmentation check pass until the real shape is known
+        parse_schedule(self.schedule)
+        parse_augment(self.augment, (MAX_SIDE, MAX_SIDE, 3))
+        weighting_mode(self.class_weight)
         return self
 
     def to_dict(self) -> dict:
@@ -94,9 +104,13 @@ class RunConfig:
     def load(cls, path: Path) -> RunConfig:
         """Read a YAML (or JSON) config file."""
         try:
-            data = yaml.safe_load(Path(path).read_text())
+            data = load_bounded(Path(path).read_text())
         except OSError as exc:
             raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+        except YamlTooLarge as exc:
+            raise ConfigError(f"config {path} refused: {exc}",
+                              hint="write each setting out; a run config needs no aliases") \
+                from exc
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
         if data is not None and not isinstance(data, dict):

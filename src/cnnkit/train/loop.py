@@ -207,7 +207,7 @@ class Trainer:
         self.history.params = params
         model.history = self.history
         if plan.val is not None:
-            units, names = model.net.shapes[-1][-1], model.class_names
+            units, names = model.net.output_shape[-1], model.class_names
             self.history.class_counts = class_counts(plan.train.targets, units, names)
             self.history.val_class_counts = class_counts(plan.val.targets, units, names)
             warn_on_validation_classes(self.history.class_counts, self.history.val_class_counts)

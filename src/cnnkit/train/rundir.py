@@ -83,6 +83,9 @@ def new_run_dir(requested: Path, overwrite: bool, inputs: tuple = ()) -> Path:
     """Create and return the run directory: ``requested``, or the first free suffix. With
     ``overwrite``, an empty folder is used as it is and a previous run directory is
     replaced; anything else raises (see :func:`check_replaceable`)."""
+    if requested.exists() and not requested.is_dir():
+        raise ConfigError(f"the run directory {requested} is a file",
+                          hint="give --out a folder name; nothing was written")
     if overwrite and requested.exists():
         check_replaceable(requested, inputs)
         if any(requested.iterdir()):
@@ -95,7 +98,11 @@ def new_run_dir(requested: Path, overwrite: bool, inputs: tuple = ()) -> Path:
     while path.exists():
         path = requested.with_name(f"{requested.name}-{suffix}")
         suffix += 1
-    path.mkdir(parents=True)
+    try:
+        path.mkdir(parents=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the run directory {path}: {exc.strerror}",
+                          hint="give --out a place you can write to") from exc
     RunDir(path).marker.touch()
     return path
 

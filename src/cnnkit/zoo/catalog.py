@@ -32,7 +32,8 @@ class Network:
     ``min_input`` the smallest side its strides and pools allow; ``torchvision`` the
     torchvision builder name whose state-dict layout it matches (None when torchvision
     has no such network); ``keras`` the ``keras.applications`` function name, if any;
-    ``mean``/``std`` the input normalisation of its published weights (on 0..1 pixels).
+    ``mean``/``std`` the input normalisation of its published weights (on 0..1 pixels);
+    ``channels`` the image channels its first layer takes (3: RGB).
     """
 
     name: str
@@ -44,4 +45,5 @@ class Network:
     keras: str | None = None
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
+    channels: int = 3
     options: dict = field(default_factory=dict)

@@ -200,8 +200,7 @@ def image_dataset_from_directory(
         dataset.file_paths = dataset.paths
         if not len(kept):
             raise DataError(f"no usable image in {directory} for this subset",
-                            hint="see the skip summary:\n" +
-                                 "\n".join(decoded.report.summary_lines()))
+                            hint=decoded.report.hint())
         return dataset
 
     n = len(paths)
