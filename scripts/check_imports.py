@@ -32,7 +32,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "cnnkit"
 # never from above, nor from another part of its own layer.
 LAYERS: list[tuple[str, ...]] = [
     ("cnnkit", "errors"),  # the package root (its version) and the error classes
-    ("naming", "atomic", "seeding", "tables", "model_files", "paths", "yaml_files"),  # helpers
+    ("naming", "atomic", "seeding", "tables", "model_files", "paths", "yaml_files",
+     "thread_count"),  # helpers
     ("registry",),  # names -> objects, with did-you-mean
     ("activations", "initializers"),
     ("diagnosis",),  # pure rules over numbers: training curves, class counts

@@ -66,8 +66,9 @@ def decode_as_keras(data: bytes, options: DecodeOptions) -> np.ndarray:
     import torch
 
     from ..layers.resize import resize
+    from ..thread_count import set_torch_threads
 
-    torch.set_num_threads(1)  # one image per call, in a worker process per core
+    set_torch_threads(1)  # one image per call, in a worker process per core
     batch = torch.from_numpy(array).permute(2, 0, 1)[None]
     resized = resize(batch, options.image_size, options.interpolation,
                      options.crop_to_aspect_ratio)

@@ -34,8 +34,8 @@ import torch
 
 from ..data.cache import cache_root
 from ..errors import ConfigError
+from ..thread_count import torch_threads
 from ..train.batches import ArraySource
-from ..train.core_threads import torch_threads
 from ..train.evaluate import batch_outputs
 from .network import Network
 from .preprocess import Preprocess

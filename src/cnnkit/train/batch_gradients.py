@@ -38,7 +38,8 @@ from torch import nn
 
 from ..layers.augment_ops import RandomOp
 from ..layers.draws import Dropout, piece_generator
-from .core_threads import CoreThreads, set_torch_threads, torch_threads
+from ..thread_count import set_torch_threads, torch_threads
+from .core_threads import CoreThreads
 from .threads import ThreadTuner
 
 MICRO_BATCH = 32

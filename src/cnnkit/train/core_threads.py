@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import torch
+from ..thread_count import set_torch_threads
 
 
 class CoreThreads:
@@ -84,22 +83,6 @@ class CoreThreads:
                 thread.join()
         self._jobs, self._results, self._threads = [], [], []
         self.count = 1
-
-
-def set_torch_threads(count: int) -> None:
-    """Give torch ``count`` threads: cnnkit's one call of ``torch.set_num_threads``."""
-    torch.set_num_threads(count)
-
-
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run the block with ``count`` torch threads, then restore the previous number."""
-    before = torch.get_num_threads()
-    set_torch_threads(count)
-    try:
-        yield
-    finally:
-        set_torch_threads(before)
 
 
 def _outcome(job: Callable[[Any], Any], part: Any) -> tuple[bool, Any]:

@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from ..data.progress import progress_bar
-from .core_threads import CoreThreads, torch_threads
+from ..thread_count import torch_threads
+from .core_threads import CoreThreads
 
 POOLINGS = ("avg", "max", None)
 

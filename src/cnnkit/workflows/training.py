@@ -18,10 +18,10 @@ from ..errors import ConfigError
 from ..models.loading import model_from_config
 from ..report.write import write_run_report
 from ..seeding import set_seed
+from ..thread_count import set_torch_threads
 from ..train.callbacks import EarlyStopping
 from ..train.checkpoint import read_checkpoint
 from ..train.config import RunConfig
-from ..train.core_threads import set_torch_threads
 from ..train.default_model import ModelChoice, choose_model
 from ..train.interrupt import catch_interrupt
 from ..train.loop import Trainer
