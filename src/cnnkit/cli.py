@@ -17,7 +17,8 @@ import sys
 from . import __version__
 from .errors import CnnkitError
 
-COMMANDS = ("data", "demo", "train", "predict", "summary", "evaluate", "explain", "report")
+COMMANDS = ("data", "demo", "train", "predict", "summary", "evaluate", "explain", "report",
+            "export", "serve")
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as for shell tools whose reader went away
 

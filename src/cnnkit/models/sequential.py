@@ -417,6 +417,13 @@ class Sequential(_ModelLayer):
 
         save_model(self, path)
 
+    def export(self, filepath, format="onnx", verbose=None, **options):
+        """Write the model as ``"onnx"`` or ``"torchscript"`` for use without cnnkit;
+        ``options`` and the file's input are described in :func:`cnnkit.export.export_model`."""
+        from ..export import export_model
+
+        return export_model(self, filepath, format, **options)
+
     def save_weights(self, path) -> None:
         """Save only the weights, as a safetensors file named ``*.weights.h5`` (as Keras 3
         requires) or ``*.safetensors``."""
