@@ -6,6 +6,7 @@ standard library."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import subprocess
@@ -121,10 +122,8 @@ class Chromium:
 
     def close(self) -> None:
         """Close the browser."""
-        try:
+        with contextlib.suppress(RuntimeError, TimeoutError, OSError):  # already gone
             self.call("Browser.close", timeout=10)
-        except (RuntimeError, TimeoutError, OSError):
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
