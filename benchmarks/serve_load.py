@@ -103,26 +103,27 @@ async def load(port: int, requests: list[bytes], total: int, connections: int) -
 
 
 def start_server(model: Path, options: list[str], log) -> tuple[subprocess.Popen, int, str]:
-    """``cnnkit serve`` on a free port; the process, its port and its warm-up line."""
+    """``cnnkit serve`` on a free port; the process, its port and its start-up lines."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}"
                                        f"{os.environ.get('PYTHONPATH', '')}"}
     process = subprocess.Popen([sys.executable, "-m", "cnnkit", "serve", str(model), "--port",
                                 "0", *options], stdout=subprocess.PIPE, stderr=log, text=True,
                                env=env)
-    warm_up = ""
+    warm_up = []
     for line in process.stdout:
-        if line.startswith("warm-up:"):
-            warm_up = line.strip()
+        if line.startswith(("loaded", "warm-up:")):
+            warm_up.append(line.strip().split("; warming up")[0])
         found = re.search(r"serving on http://127\.0\.0\.1:(\d+)/", line)
         if found:
-            return process, int(found.group(1)), warm_up
+            return process, int(found.group(1)), "; ".join(warm_up)
     raise SystemExit(f"the server did not start (exit code {process.wait()})")
 
 
-def run(model: Path, mode: str, images: list[bytes], total: int, connections: int) -> dict:
+def run(model: Path, mode: str, images: list[bytes], total: int, connections: int,
+        extra: list[str]) -> dict:
     """One load test of one server mode."""
     with tempfile.TemporaryFile() as log:
-        process, port, warm_up = start_server(model, MODES[mode], log)
+        process, port, warm_up = start_server(model, MODES[mode] + extra, log)
         try:
             requests = [request_bytes(image, port) for image in images]
             asyncio.run(load(port, requests, WARM_UP_REQUESTS, connections))
@@ -140,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--server-options", default="", metavar="'--threads 2 ...'",
+                        help="more cnnkit serve options for both modes")
     args = parser.parse_args(argv)
     from cnnkit.zoo import tutorial_cifar10
 
@@ -150,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         tutorial_cifar10().save(model)
         for _ in range(args.rounds):
             for mode in MODES:
-                results.append(run(model, mode, images, args.requests, args.connections))
+                results.append(run(model, mode, images, args.requests, args.connections,
+                                   args.server_options.split()))
                 print(json.dumps(results[-1]), flush=True)
     print(f"\n{'mode':<14} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} "
           f"{'p99 ms':>8}")

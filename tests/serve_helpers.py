@@ -1,5 +1,7 @@
 """A real ``cnnkit serve`` process on 127.0.0.1 for the server and page tests, the model it
-serves (the tutorial MNIST CNN trained briefly on real digits) and HTTP calls to it."""
+serves (the tutorial MNIST CNN trained briefly on real digits, tests/mnist_model.py) and
+HTTP calls to it. The ``digits_server`` fixture is started once per session and shared by
+tests/test_serve.py and tests/test_serve_page.py (import it into the module)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 STARTUP_LINES = 20
+TIMEOUT_SECONDS = 3  # the served model answers in milliseconds; a stalled upload waits this
 
 
 def require_serve_packages() -> None:
@@ -103,3 +106,16 @@ def running_server(model_path: Path, log: Path, *options: str) -> Iterator[Serve
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def digits_server(tmp_path_factory) -> Iterator[Server]:
+    """``cnnkit serve`` of the trained MNIST tutorial CNN, with a 3 s request timeout."""
+    from mnist_model import trained_mnist
+
+    require_serve_packages()
+    folder = tmp_path_factory.mktemp("serve")
+    trained_mnist().save(folder / "digits.keras")
+    with running_server(folder / "digits.keras", folder / "stderr.log",
+                        "--timeout", str(TIMEOUT_SECONDS)) as running:
+        yield running

@@ -11,12 +11,14 @@ import pytest
 import torch
 from torch import nn
 
+from cnnkit import layers as L
 from cnnkit import zoo
 from cnnkit.cli import main
 from cnnkit.export import ExportError, export_model
 from cnnkit.export.check import TOLERANCE, onnx_parity
 from cnnkit.export.onnx import onnx_metadata, run_onnx
 from cnnkit.export.torchscript import torchscript_metadata
+from cnnkit.models import Sequential
 from cnnkit.seeding import set_seed
 from conftest import SHARED_DATA, archive_sample, pixels
 from mnist_model import TRAIN_PER_CLASS, trained_mnist
@@ -102,6 +104,7 @@ def test_the_files_carry_class_names_input_and_preprocessing(exported, tmp_path)
     assert json.loads(torchscript_metadata(script)) == meta
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_torchscript_matches_the_model(mnist_model, tmp_path):
     images, _ = real_images("mnist-png.tar.gz", 20, [str(d) for d in range(10)])
     path = mnist_model.export(tmp_path / "m.pt", format="torchscript").path
@@ -138,8 +141,9 @@ class RunningMax(nn.Module):
 
 
 def test_a_failed_export_names_the_layer(tmp_path):
-    model = zoo.get("tutorial-mnist", (28, 28, 1), 10)
-    layer = model.layers[5].name  # the first Dense
+    model = Sequential([L.Input((8, 8, 1)), L.Conv2D(4, 3, activation="relu"), L.Flatten(),
+                        L.Dense(8, activation="relu"), L.Dense(3, activation="softmax")])
+    layer = model.layers[2].name  # the first Dense
     model.net.ops[layer] = RunningMax(model.net.ops[layer])
     with pytest.raises(ExportError, match=f"layer '{layer}' \\(RunningMax\\) to onnx: "
                                           "DispatchError: No ONNX function found for .*cummax"):

@@ -18,11 +18,9 @@ import pytest
 from cnnkit.data.decode import decode
 from mnist_model import trained_mnist
 from sample_images import TEXT_AS_IMAGE, bomb_png, cifar_jpegs, corrupt_png, mnist_pngs, truncated
-from serve_helpers import require_serve_packages, running_server
+from serve_helpers import require_serve_packages
 
 require_serve_packages()
-
-TIMEOUT_SECONDS = 3
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +28,10 @@ def model():
     return trained_mnist()
 
 
-@pytest.fixture(scope="module")
-def server(model, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("serve")
-    model.save(folder / "digits.keras")
-    with running_server(folder / "digits.keras", folder / "stderr.log",
-                        "--timeout", str(TIMEOUT_SECONDS)) as running:
-        yield running
+@pytest.fixture
+def server(digits_server):
+    """The session's server (tests/serve_helpers.py, registered in conftest.py)."""
+    return digits_server
 
 
 def expected(model, files: list[bytes]) -> np.ndarray:

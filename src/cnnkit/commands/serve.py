@@ -36,6 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="run full batches through torch.compile (default: when the "
                              "warm-up measures it faster)")
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                        help="torch threads for the model (default: all cores but one, which "
+                             "is left to receiving and decoding uploads)")
     parser.add_argument("--max-upload-mb", type=float, default=20.0, metavar="MB",
                         help="largest request body (default 20 MB)")
     parser.add_argument("--max-pixels", type=positive_int, default=40_000_000, metavar="N",
@@ -55,5 +58,6 @@ def run_serve(args: argparse.Namespace) -> int:
     limits = Limits(max_upload_bytes=int(args.max_upload_mb * MB), max_pixels=args.max_pixels,
                     timeout_seconds=args.timeout)
     serve(args.model, ServeOptions(args.host, args.port, args.max_batch, args.wait_ms,
-                                   args.compile, limits, not args.no_access_log))
+                                   args.compile, args.threads, limits,
+                                   not args.no_access_log))
     return 0

@@ -1,27 +1,40 @@
 """Which layer broke an export: the network runs once eagerly with a hook on every module
-to record what each one was given, then each module is exported on its own, the deepest
-in the call tree first (in call order at each depth); the first that fails is named. A
-module whose own ``forward`` does the unexportable thing fails after its children pass.
-This works for any torch module, not only a stack of layers."""
+to record what each one was given; then, from the top, the modules each module called are
+exported on their own in call order, and the search goes down into the first that fails.
+The deepest failing module is named: a module whose own ``forward`` does the unexportable
+thing fails while its children pass. This works for any torch module, not only a stack of
+layers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 
-def _calls(graph: nn.Module, example: torch.Tensor) -> list[tuple[str, nn.Module, tuple]]:
-    """``(path, module, inputs)`` of every module call below ``graph``, deepest first."""
-    calls: list[tuple[int, str, nn.Module, tuple]] = []
+@dataclass
+class Call:
+    """One module call of the eager run: where the module sits, what it was given, and the
+    index of the call it was made from (None: from the graph itself)."""
+
+    path: str
+    module: nn.Module
+    args: tuple
+    parent: int | None
+
+
+def _calls(graph: nn.Module, example: torch.Tensor) -> list[Call]:
+    """Every module call below ``graph``, in the order they started."""
+    calls: list[Call] = []
     stack: list[int] = []
 
     def before(path):
         def hook(module, args):
-            calls.append((len(stack), path, module, tuple(
-                a.detach() if isinstance(a, torch.Tensor) else a for a in args)))
-            stack.append(len(calls))
+            inputs = tuple(a.detach() if isinstance(a, torch.Tensor) else a for a in args)
+            calls.append(Call(path, module, inputs, stack[-1] if stack else None))
+            stack.append(len(calls) - 1)
         return hook
 
     def after(module, args, output):
@@ -38,8 +51,7 @@ def _calls(graph: nn.Module, example: torch.Tensor) -> list[tuple[str, nn.Module
     finally:
         for handle in handles:
             handle.remove()
-    ordered = sorted(enumerate(calls), key=lambda item: (-item[1][0], item[0]))
-    return [(path, module, args) for _, (_, path, module, args) in ordered]
+    return calls
 
 
 def layer_name(path: str) -> str:
@@ -55,9 +67,16 @@ def failing_layer(graph: nn.Module, example: torch.Tensor,
                   ) -> tuple[str, nn.Module, Exception] | None:
     """``(layer name, module, error)`` of the deepest module ``export_one`` fails on, or
     None when each exports alone (the failure is in how they are joined)."""
-    for path, module, args in _calls(graph, example):
-        try:
-            export_one(module, args)
-        except Exception as exc:  # any exporter failure: this is the layer
-            return layer_name(path), module, exc
-    return None
+    calls = _calls(graph, example)
+
+    def search(parent: int | None) -> tuple[str, nn.Module, Exception] | None:
+        for index, call in enumerate(calls):
+            if call.parent != parent:
+                continue
+            try:
+                export_one(call.module, call.args)
+            except Exception as exc:  # any exporter failure: this module or one inside it
+                return search(index) or (layer_name(call.path), call.module, exc)
+        return None
+
+    return search(None)

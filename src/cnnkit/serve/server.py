@@ -7,6 +7,7 @@ It binds 127.0.0.1 unless told otherwise; an address every machine on the networ
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class ServeOptions:
     max_batch: int = 32
     wait_ms: float = 2.0
     compile: bool | None = None  # None: when the warm-up measures it faster
+    threads: int | None = None  # torch threads for the model; None: all cores but one
     limits: Limits = field(default_factory=Limits)
     access_log: bool = True
 
@@ -58,6 +60,7 @@ def open_socket(host: str, port: int) -> socket.socket:
 def serve(model_path: str, options: ServeOptions, say=print) -> None:
     """Load, warm up and serve ``model_path`` until interrupted."""
     require_packages()
+    import torch
     import uvicorn
 
     from ..models import load_model
@@ -69,10 +72,13 @@ def serve(model_path: str, options: ServeOptions, say=print) -> None:
         print(f"warning: --host {options.host or '0.0.0.0'} accepts connections from every "
               "machine that can reach this one, and the server has no authentication; put it "
               "behind a reverse proxy (docs/serving.md) or use 127.0.0.1", file=sys.stderr)
+    torch_threads = options.threads or max(1, (os.cpu_count() or 1) - 1)
+    torch.set_num_threads(torch_threads)  # the HTTP side (parsing, decoding) keeps a core
     model = load_model(model_path, compile=False)
     predictor = Predictor(model, model_path, options.max_batch)
     say(f"loaded {model_path}: {len(predictor.class_names)} classes, input "
-        f"{'x'.join(map(str, predictor.shape))}; warming up", flush=True)
+        f"{'x'.join(map(str, predictor.shape))}, {torch_threads} torch thread(s); warming up",
+        flush=True)
     say(f"warm-up: {predictor.warm_up(options.compile)}", flush=True)
     app = create_app(predictor, options.limits, options.max_batch, options.wait_ms / 1e3)
     sock = open_socket(options.host, options.port)
