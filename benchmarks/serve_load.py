@@ -1,15 +1,17 @@
 """Load test of ``cnnkit serve`` on 127.0.0.1: requests per second and latency, with and
 without request batching.
 
-A server process serves the CIFAR-10 tutorial CNN (initialised weights: the speed does not
-depend on them); 32 client connections (keep-alive, asyncio, raw HTTP/1.1) post real
-CIFAR-10 test JPEGs, one per request, as multipart uploads, 10,000 requests in all after
-200 unmeasured warm-up requests. Every answer must be a 200 with one prediction: any other
-counts as an error. The same load runs against a server with batching (``--max-batch 32``,
-2 ms window) and one without (``--max-batch 1``: each request predicted alone), in turns.
-Client and server share the machine's cores, as on a small server with its proxy.
+A server process serves the CIFAR-10 tutorial CNN (``--model``/``--size`` choose another
+zoo network and input size; initialised weights: the speed does not depend on them); 32
+client connections (keep-alive, asyncio, raw HTTP/1.1) post real CIFAR-10 test JPEGs, one
+per request, as multipart uploads, 10,000 requests in all after 200 unmeasured warm-up
+requests. Every answer must be a 200 with one prediction: any other counts as an error. The
+same load runs against a server with batching (``--max-batch 32``, 2 ms window) and one
+without (``--max-batch 1``: each request predicted alone), in turns. Client and server
+share the machine's cores, as on a small server with its proxy.
 
     python benchmarks/serve_load.py [--requests 10000] [--connections 32] [--rounds 1]
+    python benchmarks/serve_load.py --model small-cnn --size 96   # a model 20x costlier
 
 Prints one JSON line per run, then a table; docs/serving.md has the numbers.
 """
@@ -141,16 +143,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--model", default="tutorial-cifar10", help="a cnnkit zoo name")
+    parser.add_argument("--size", type=int, default=32, help="its input size (square, RGB)")
     parser.add_argument("--server-options", default="", metavar="'--threads 2 ...'",
                         help="more cnnkit serve options for both modes")
     args = parser.parse_args(argv)
-    from cnnkit.zoo import tutorial_cifar10
+    from cnnkit import zoo
 
     images = real_jpegs(args.data, 1000)
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        model = Path(folder) / "cifar.keras"
-        tutorial_cifar10().save(model)
+        model = Path(folder) / f"{args.model}.keras"
+        zoo.get(args.model, (args.size, args.size, 3), 10).save(model)
         for _ in range(args.rounds):
             for mode in MODES:
                 results.append(run(model, mode, images, args.requests, args.connections,

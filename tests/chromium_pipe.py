@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import subprocess
@@ -26,8 +27,11 @@ class Chromium:
         self._from_browser, from_browser_w = os.pipe()
 
         def descriptors():  # the child's fds 3 and 4, as Chromium expects
-            os.dup2(to_browser_r, 3)
-            os.dup2(from_browser_w, 4)
+            # Copied above 10 first: dup2 onto the same number would keep close-on-exec,
+            # and one pipe end may already sit on the other's target number.
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser_r, from_browser_w)]
+            os.dup2(high[0], 3)
+            os.dup2(high[1], 4)
 
         self.process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
