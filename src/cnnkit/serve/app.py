@@ -94,9 +94,6 @@ def create_app(predictor: Predictor, limits: Limits | None = None, max_batch: in
         if not files:
             raise ServeError(400, "no_image", "the request holds no image: send it as a "
                              "multipart file field (curl -F file=@cat.jpg) or as the body")
-        if len(files) > most:
-            raise ServeError(400, "too_many_files", f"{len(files)} files; at most {most} "
-                             "per request")
         images = await run_in_threadpool(decode_uploads, files, predictor.shape,
                                          limits.max_pixels)
         request.state.images = len(images)
