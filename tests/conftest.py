@@ -221,3 +221,7 @@ def serve() -> Iterator[Callable[[Path], str]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+# The `cnnkit serve` process the serving tests share (tests/serve_helpers.py).
+from serve_helpers import digits_server  # noqa: E402, F401

@@ -18,7 +18,7 @@ from . import __version__
 from .errors import CnnkitError
 
 COMMANDS = ("data", "demo", "train", "predict", "summary", "evaluate", "explain", "report",
-            "models")
+            "models", "export", "serve")
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as for shell tools whose reader went away
 

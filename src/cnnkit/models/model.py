@@ -452,6 +452,14 @@ class Model(ModelLayer, keras_name="Functional"):
         a folder; ``.h5`` (Keras's legacy HDF5) and other suffixes are refused."""
         save_model(self, path)
 
+    def export(self, filepath, format="onnx", verbose=None, **options):
+        """Write the model as ``"onnx"`` or ``"torchscript"`` for use without cnnkit;
+        ``options`` and the file's input are described in :func:`cnnkit.export.export_model`.
+        """
+        from ..export import export_model  # onnx is an optional extra: imported when used
+
+        return export_model(self, filepath, format, **options)
+
     def save_weights(self, path) -> None:
         """Save only the weights, as a safetensors file named ``*.weights.h5`` (as Keras 3
         requires) or ``*.safetensors``."""
