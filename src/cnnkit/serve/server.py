@@ -60,10 +60,10 @@ def open_socket(host: str, port: int) -> socket.socket:
 def serve(model_path: str, options: ServeOptions, say=print) -> None:
     """Load, warm up and serve ``model_path`` until interrupted."""
     require_packages()
-    import torch
     import uvicorn
 
     from ..models import load_model
+    from ..thread_count import set_torch_threads
     from .access_log import configure
     from .app import create_app
     from .predictor import Predictor
@@ -73,7 +73,7 @@ def serve(model_path: str, options: ServeOptions, say=print) -> None:
               "machine that can reach this one, and the server has no authentication; put it "
               "behind a reverse proxy (docs/serving.md) or use 127.0.0.1", file=sys.stderr)
     torch_threads = options.threads or max(1, (os.cpu_count() or 1) - 1)
-    torch.set_num_threads(torch_threads)  # the HTTP side (parsing, decoding) keeps a core
+    set_torch_threads(torch_threads)  # the HTTP side (parsing, decoding) keeps a core
     model = load_model(model_path, compile=False)
     predictor = Predictor(model, model_path, options.max_batch)
     say(f"loaded {model_path}: {len(predictor.class_names)} classes, input "
