@@ -16,7 +16,7 @@ there is one, else to the package. Three rules:
   module needs is public: no underscore, a docstring).
 
 Run ``python scripts/check_imports.py`` (exit status 1 and one line per problem when the
-graph breaks a rule); ``tests/test_import_graph.py`` runs it.
+graph breaks a rule); ``tests/scripts/test_import_graph.py`` runs it.
 """
 
 from __future__ import annotations
