@@ -10,7 +10,6 @@ from PIL import Image
 
 from cnnkit.errors import ShapeError
 from cnnkit.keras import applications, layers, models, optimizers
-
 from conftest import CIFAR10_CLASSES, pixels
 
 SIZE = 96
