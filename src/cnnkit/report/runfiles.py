@@ -97,7 +97,7 @@ def read_phases(path: Path) -> list[str]:
     """The ``phase`` column of a history.csv (empty when it has none)."""
     with open(path, newline="") as f:
         return [row.get("phase") or "" for row in csv.DictReader(f)
-                if "phase" in row and row["phase"]]
+                if row.get("phase")]
 
 
 def load_best_model(directory: Path) -> tuple[object | None, str]:
