@@ -15,7 +15,7 @@ from cnnkit.explain.gradcam import gradcam
 from cnnkit.layers import Dense, Input
 from cnnkit.models import ModuleModel, Sequential, load_model
 from cnnkit.train.config import RunConfig
-from cnnkit.workflows.pretrained import RECIPE, with_recipe
+from cnnkit.workflows.pretrained import RECIPE, unfreeze, with_recipe
 from conftest import archive_sample, pixels
 
 PER_CLASS = 3
@@ -111,3 +111,22 @@ def test_gradcam_on_a_zoo_network_uses_its_last_feature_maps(cifar_sample, with_
     assert result.heatmap.shape == (96, 96) and result.heatmap.max() == 1.0
     assert result.heatmap.std() > 0
     assert np.isclose(result.probabilities.sum(), 1.0, atol=1e-5)
+
+
+def test_fine_tuning_learns_slower_in_early_layers():
+    base = ModuleModel("resnet18", input_shape=(32, 32, 3), include_top=False, pooling="avg")
+    base.trainable = False
+    model = Sequential([Input((32, 32, 3)), base, Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    unfreeze(model, RunConfig(data="x"))
+    groups = model.optimizer.torch_optimizer.param_groups
+    scales = [group["lr_scale"] for group in groups]
+    assert scales[0] == pytest.approx(0.01) and scales[-2] == pytest.approx(0.1)
+    assert scales == sorted(scales) and scales[-1] == 1.0
+    ids = [id(p) for group in groups for p in group["params"]]
+    assert sorted(ids) == sorted(id(p) for p in model.net.parameters())
+    assert len(groups[-1]["params"]) == 2  # the head's kernel and bias
+    assert base.trainable
+    model.optimizer.learning_rate = 0.5  # a schedule's step sets every group in proportion
+    assert [g["lr"] for g in groups] == pytest.approx([0.5 * s for s in scales])
+    assert model.optimizer.learning_rate == pytest.approx(0.5)
