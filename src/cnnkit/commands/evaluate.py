@@ -38,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Print the evaluation of ``args.model`` on ``args.data``; returns 0."""
+    from .. import zoo  # noqa: F401  (registers the networks a saved model may name)
     from ..data import load
     from ..evaluation import evaluate_model
     from ..models import load_model

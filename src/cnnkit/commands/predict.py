@@ -62,6 +62,7 @@ def run_predict(args: argparse.Namespace) -> int:
     was predicted."""
     import numpy as np
 
+    from .. import zoo  # noqa: F401  (registers the networks a saved model may name)
     from ..data.report import SKIP_REASONS
     from ..errors import DataError
     from ..models import load_model

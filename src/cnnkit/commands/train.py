@@ -16,6 +16,7 @@ EXAMPLES = """examples:
   cnnkit train photos/ -q             # prints only the final accuracy and the run directory
   cnnkit train --config run.yaml --epochs 20          # flags override the file
   cnnkit train --resume runs/small-cnn-photos         # continue exactly where it stopped
+  cnnkit train photos/ --model efficientnet-lite0 --pretrained   # transfer learning
 
 Every flag is also a key of --config files (use underscores: batch_size: 64)."""
 
@@ -60,8 +61,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="tutorial-mnist, tutorial-cifar10, small-cnn, a layer-spec "
                             ".yaml/.json file, or a saved model to continue from (default: "
                             "chosen from the data, see docs/training.md)")
+    weights = model.add_mutually_exclusive_group()
+    weights.add_argument("--pretrained", action="store_const", const="imagenet",
+                         dest="weights",
+                         help="start --model (a zoo network) from its ImageNet weights: "
+                              "a new head trained on frozen features, then fine-tuning "
+                              "(docs/transfer-learning.md)")
+    weights.add_argument("--weights", metavar="PATH",
+                         help="as --pretrained, from a local .pth/.safetensors state dict")
+    model.add_argument("--freeze-epochs", type=flag_type("freeze_epochs"), metavar="N",
+                       help="pretrained runs: epochs of the new head on frozen features "
+                            f"(default {RunConfig.freeze_epochs})")
     model.add_argument("--epochs", type=flag_type("epochs"),
-                       help=f"passes over the training data (default {RunConfig.epochs})")
+                       help=f"passes over the training data (default {RunConfig.epochs}; "
+                            "pretrained runs: fine-tuning epochs, default 3)")
     model.add_argument("--batch-size", type=flag_type("batch_size"),
                        help="default 32 (Keras's default)")
     model.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"],
@@ -120,8 +133,9 @@ _NOT_SETTINGS = {"config", "resume", "quiet", "run", "command", "usage_error"}
 def run_train(args: argparse.Namespace) -> int:
     """Start or resume a run; returns 0 when it finishes."""
     from ..errors import ConfigError
-    from ..train.config import RunConfig
+    from ..train.config import RunConfig, config_keys
     from ..workflows import resume, train
+    from ..workflows.pretrained import with_recipe
 
     if args.resume:
         extra = {k for k, v in vars(args).items()
@@ -136,5 +150,9 @@ def run_train(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in vars(args).items() if k not in _NOT_SETTINGS}
     if isinstance(overrides.get("image_size"), tuple):
         overrides["image_size"] = list(overrides["image_size"])
-    train(base.merged(overrides), quiet=args.quiet)
+    config = base.merged(overrides)
+    if config.weights:
+        given = {k for k, v in overrides.items() if v is not None}
+        config = with_recipe(config, given | config_keys(args.config))
+    train(config, quiet=args.quiet)
     return 0

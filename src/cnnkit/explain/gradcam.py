@@ -31,6 +31,8 @@ from .figures import Panel, panels
 from .filters import CONV_LAYERS
 from .images import model_input
 from .receptive import cell_centres, upsample
+from .zoo_maps import cell_centres as zoo_centres
+from .zoo_maps import logits_and_maps, zoo_network
 
 OVERLAY_ALPHA = 0.45
 HEAT_CMAP = "jet"
@@ -103,32 +105,41 @@ def gradcam(model, image: np.ndarray, class_index: int | None = None,
             layer: str | None = None) -> GradCam:
     """Grad-CAM and saliency for one ``(H, W, C)`` image at the model's input size.
 
-    ``class_index`` defaults to the predicted class; ``layer`` to :func:`default_layer`.
-    The model's output must be one vector of class scores.
+    ``class_index`` defaults to the predicted class; ``layer`` to :func:`default_layer`, or
+    for a zoo network (a ModuleModel, alone or as a layer) to its last feature maps
+    (explain/zoo_maps.py). The model's output must be one vector of class scores.
     """
     if not model.built:
         model.build()
-    if len(model.net.output_shape) != 1:
-        raise LayerError(f"model {model.name!r} outputs {model.net.output_shape}, not one "
+    output_shape = model.net.output_shape
+    if len(output_shape) != 1:
+        raise LayerError(f"model {model.name!r} outputs {output_shape}, not one "
                          "score per class")
-    target = _target_layer(model, layer)
+    network = zoo_network(model)
+    zoo_maps = network is not None and layer in (None, network.name)
+    target = network.name if zoo_maps else _target_layer(model, layer)
     net = model.net.eval()
     with torch.enable_grad():
         x = model_input(model, image).requires_grad_(True)
-        logits, outputs = net.logits_and_features(x, {target})
+        if zoo_maps:
+            logits, maps = logits_and_maps(model, network, x)
+        else:
+            logits, outputs = net.logits_and_features(x, {target})
+            maps = outputs[target]
         scores, probabilities = _class_scores(model, logits)
         if class_index is None:
             class_index = int(np.argmax(probabilities))
         if not 0 <= class_index < len(scores):
             raise ConfigError(f"class index {class_index} is out of range: the model has "
                               f"{len(scores)} classes")
-        maps = outputs[target]
         map_grads, input_grads = torch.autograd.grad(scores[class_index], [maps, x])
     with torch.no_grad():
         weights = map_grads.mean(dim=(2, 3), keepdim=True)
-        cam = F.relu((weights * maps).sum(dim=1))[0].numpy()
+        cam = F.relu((weights * maps).sum(dim=1))[0].float().numpy()
         saliency = input_grads.abs().amax(dim=1)[0].numpy()
-    heatmap = upsample(cam, tuple(x.shape[2:]), cell_centres(model, target))
+    size = tuple(x.shape[2:])
+    centres = (zoo_centres(size, cam.shape) if zoo_maps else cell_centres(model, target))
+    heatmap = upsample(cam, size, centres)
     return GradCam(_unit(heatmap), _unit(saliency), class_index, probabilities, target)
 
 

@@ -20,7 +20,9 @@ from ..train.losses import Loss
 
 
 def as_images(x, what: str = "x") -> np.ndarray:
-    """``(N, H, W, C)`` uint8 or float32 images from an array, list or ImageDataset."""
+    """``(N, H, W, C)`` uint8 or float32 images from an array, list or ImageDataset; a
+    float ``(N, D)`` array (e.g. a frozen backbone's features) passes as vectors, as in
+    Keras, for a model whose input is ``(D,)``."""
     if isinstance(x, ImageDataset):
         return x.images
     if x is None:
@@ -41,9 +43,10 @@ def as_images(x, what: str = "x") -> np.ndarray:
                               "cnnkit.data.load(path, image_size=(H, W))") from None
     if x.ndim == 3:
         x = x[..., None]  # grayscale (N, H, W): add the channel axis, as np.expand_dims(x, -1)
-    if x.ndim != 4:
+    if x.ndim not in (2, 4) or (x.ndim == 2 and x.dtype == np.uint8):
         raise ShapeError(
-            f"{what} has shape {x.shape}; images must be (N, H, W, C) or (N, H, W)",
+            f"{what} has shape {x.shape}; images must be (N, H, W, C) or (N, H, W), "
+            "feature vectors (N, D) floats",
             hint="for a single image use x[None] (or np.expand_dims(x, 0)); "
                  "for grayscale add the channel axis with np.expand_dims(x, -1)")
     if x.dtype == np.uint8:
@@ -102,6 +105,11 @@ def check_input_shape(images: np.ndarray, expected: tuple[int, ...], what: str =
                          f"input shape {tuple(expected)}, without the batch axis",
                          hint="add the batch axis: x[None] (or np.expand_dims(x, 0)) for "
                               "one image, np.stack(images) for several")
+    if images.ndim == 2 and len(expected) == 3:  # vectors, or one grayscale image
+        raise ShapeError(f"{what} has shape {images.shape}: vectors (N, D), but the model "
+                         f"takes images of shape {tuple(expected)}",
+                         hint="for one grayscale image add the batch and channel axes: "
+                              "x[None, ..., None]")
     hint = "resize the images to the model's input size"
     if got[:2] == tuple(expected[:2]) and got[2] != expected[2]:
         hint = (f"the model expects {expected[2]} channel(s) but the images have {got[2]}; "

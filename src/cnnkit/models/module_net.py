@@ -13,6 +13,9 @@ torchvision-format state dict loads with ``strict=True``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -37,6 +40,7 @@ class ModuleNet(nn.Module):
         self.inference_only = False  # a frozen model: batch norm in inference mode
         self.output_shape: tuple[int, ...] = ()
         self.channels = channels
+        self.captured: list[torch.Tensor] | None = None  # see capture_features
         # pixels 0..255 -> (pixels / 255 - mean) / std, per channel, as one multiply-add;
         # plain attributes, not buffers: the state dict stays the wrapped module's
         std_ = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
@@ -68,6 +72,16 @@ class ModuleNet(nn.Module):
                     sub.train(False)
         return self
 
+    @contextmanager
+    def capture_features(self) -> Iterator[list[torch.Tensor]]:
+        """A list that collects the feature maps (``forward_features``' NCHW output) of
+        each forward pass inside the ``with`` block, e.g. for Grad-CAM."""
+        self.captured = []
+        try:
+            yield self.captured
+        finally:
+            self.captured = None
+
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """Raw pixel values (0..255) as the network's input: a grayscale image repeated to
         the network's RGB channels, then normalised by its mean and std."""
@@ -79,6 +93,8 @@ class ModuleNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class scores with the head; else the pooled (N, C) or unpooled NCHW features."""
         features = self.module.forward_features(self.prepare(x))
+        if self.captured is not None:
+            self.captured.append(features)
         if self.include_top:
             return self.final(self.module.forward_head(features))
         if self.pooling == "avg":

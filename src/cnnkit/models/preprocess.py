@@ -35,7 +35,8 @@ RAW_PIXELS = Preprocess(scale=1.0, offset=0.0)  # uint8 pixels as floats 0..255,
 
 
 def to_tensor(images: np.ndarray, preprocess: Preprocess) -> torch.Tensor:
-    """A float32 NCHW (channels_last) tensor from an ``(N, H, W, C)`` batch."""
+    """A float32 NCHW (channels_last) tensor from an ``(N, H, W, C)`` batch; an ``(N, D)``
+    batch of vectors stays as it is."""
     if images.dtype == np.uint8:
         batch = np.empty(images.shape, dtype=np.float32)
         np.multiply(images, np.float32(preprocess.scale), out=batch, dtype=np.float32)
@@ -43,4 +44,5 @@ def to_tensor(images: np.ndarray, preprocess: Preprocess) -> torch.Tensor:
             batch += np.float32(preprocess.offset)
     else:
         batch = np.ascontiguousarray(images, dtype=np.float32)
-    return torch.from_numpy(batch).permute(0, 3, 1, 2)
+    tensor = torch.from_numpy(batch)
+    return tensor.permute(0, 3, 1, 2) if tensor.dim() == 4 else tensor

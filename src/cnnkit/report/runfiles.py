@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import zoo  # noqa: F401  (registers the networks a saved model may name)
 from ..errors import CnnkitError, ConfigError
 from ..models import load_model
 from ..train.config import RunConfig
@@ -29,7 +30,8 @@ class RunFiles:
     one float per epoch (NaN where a row has no value); columns with no value at all are left
     out. ``timing`` has one dict per epoch with the columns of ``TIMING_COLUMNS`` it holds.
     ``metrics`` is metrics.json. ``notes`` maps ``"history"``/``"metrics"`` to why it is
-    missing.
+    missing. ``phases`` names each epoch's phase (a pretrained run's ``frozen`` and
+    ``fine-tune``; empty for a one-phase run).
     """
 
     directory: Path
@@ -38,6 +40,7 @@ class RunFiles:
     timing: list[dict[str, float]] = field(default_factory=list)
     metrics: dict | None = None
     notes: dict[str, str] = field(default_factory=dict)
+    phases: list[str] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -60,6 +63,7 @@ def read_run(directory: Path) -> RunFiles:
     if history_path.is_file():
         try:
             files.history, files.timing = read_history_csv(history_path)
+            files.phases = read_phases(history_path)
         except (OSError, ValueError, csv.Error) as exc:
             files.notes["history"] = f"history.csv could not be read: {exc}"
     else:
@@ -80,13 +84,20 @@ def read_history_csv(path: Path) -> tuple[dict[str, list[float]], list[dict[str,
     """``(history, timing)`` from a history.csv written by ``cnnkit train``."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    columns = [c for c in (rows[0] if rows else {}) if c != "epoch"]
+    columns = [c for c in (rows[0] if rows else {}) if c not in ("epoch", "phase")]
     values = {c: [float(row[c]) if row.get(c) else math.nan for row in rows] for c in columns}
     values = {c: v for c, v in values.items() if not all(math.isnan(x) for x in v)}
     timing = [{c: values[c][i] for c in TIMING_COLUMNS if c in values}
               for i in range(len(rows))]
     history = {c: v for c, v in values.items() if c not in TIMING_COLUMNS}
     return history, timing
+
+
+def read_phases(path: Path) -> list[str]:
+    """The ``phase`` column of a history.csv (empty when it has none)."""
+    with open(path, newline="") as f:
+        return [row.get("phase") or "" for row in csv.DictReader(f)
+                if row.get("phase")]
 
 
 def load_best_model(directory: Path) -> tuple[object | None, str]:

@@ -28,7 +28,25 @@ def curves_section(report: ReportData) -> Section:
     if "val_loss" not in history:
         section.blocks.append(note("the run had no validation data, so there are no "
                                    "validation curves"))
+    if report.files.phases:
+        section.blocks.append(paragraph(phase_text(report.files.phases)))
     return section
+
+
+PHASE_NAMES = {"frozen": "the backbone frozen, a new head trained on its features computed "
+                         "once", "fine-tune": "fine-tuning the whole network"}
+
+
+def phase_text(phases: list[str]) -> str:
+    """``Epochs 1-20: ...; epochs 21-23: ...``: the phases of a pretrained run."""
+    spans: list[list] = []
+    for epoch, phase in enumerate(phases, start=1):
+        if spans and spans[-1][0] == phase:
+            spans[-1][2] = epoch
+        else:
+            spans.append([phase, epoch, epoch])
+    return "; ".join(f"epochs {first}-{last}: {PHASE_NAMES.get(phase, phase)}"
+                     for phase, first, last in spans).capitalize() + "."
 
 
 def diagnosis_section(report: ReportData) -> Section:

@@ -58,6 +58,7 @@ SETTINGS: dict[str, Bounds] = {
     "label_smoothing": Bounds(False, 0, 1, high_open=True),
     "clip_norm": _POSITIVE,
     "early_stopping": _COUNT,
+    "freeze_epochs": _COUNT,
     "threads": _COUNT,
     "checkpoint_minutes": _POSITIVE,
     "checkpoint_steps": _COUNT,

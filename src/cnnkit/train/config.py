@@ -47,6 +47,8 @@ class RunConfig:
     balanced_sampling: bool = False
     augment: str | list | dict | None = "none"
     early_stopping: int | None = None
+    weights: str | None = None  # "imagenet" (--pretrained) or a file: workflows/pretrained.py
+    freeze_epochs: int = 20
     image_size: int | list | None = None
     precision: str = "auto"
     threads: int | None = None
@@ -122,3 +124,10 @@ class RunConfig:
         data = self.to_dict()
         data.update({k: v for k, v in overrides.items() if v is not None})
         return RunConfig.from_dict(data)
+
+
+def config_keys(path: Path | None) -> set[str]:
+    """The settings a ``--config`` file sets (none without a file)."""
+    if path is None:
+        return set()
+    return {str(key).replace("-", "_") for key in load_bounded(Path(path).read_text()) or {}}

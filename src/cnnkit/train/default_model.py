@@ -2,9 +2,9 @@
 
 Small images (at most :data:`SMALL_SIDE` px on the long side) and grayscale images get
 ``small-cnn`` at their own size. Larger colour photos get ``small-cnn`` too, trained from
-scratch at the photos' size (the ``--image-size`` default: the most common size), because
-cnnkit has no pretrained model to fine-tune yet. The run logs the choice in one line and
-records it in ``config.yaml``.
+scratch at the photos' size (the ``--image-size`` default: the most common size); the
+message points to ``--pretrained`` (docs/transfer-learning.md), which needs the optional
+weights. The run logs the choice in one line and records it in ``config.yaml``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def choose_model(image_shape: tuple[int, int, int]) -> ModelChoice:
         message = f"model: small-cnn at {shape}, chosen from the data: {reason}; {OVERRIDE}"
     else:
         message = (f"model: small-cnn at {shape}, chosen from the data: colour photos "
-                   f"({height}x{width}), trained from scratch (cnnkit has no pretrained model "
-                   f"to fine-tune yet); {OVERRIDE}, --image-size S for another input size")
+                   f"({height}x{width}), trained from scratch (--model efficientnet-lite0 "
+                   f"--pretrained starts from ImageNet weights instead); {OVERRIDE}, "
+                   f"--image-size S for another input size")
     return ModelChoice("small-cnn", (height, width), message)

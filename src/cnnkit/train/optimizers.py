@@ -46,7 +46,8 @@ class Optimizer:
     def learning_rate(self) -> float:
         """The current learning rate."""
         if self.torch_optimizer is not None:
-            return float(self.torch_optimizer.param_groups[0]["lr"])
+            group = self.torch_optimizer.param_groups[0]
+            return float(group["lr"] / group.get("lr_scale", 1.0))
         return self._learning_rate
 
     @learning_rate.setter
@@ -54,11 +55,17 @@ class Optimizer:
         self._learning_rate = float(value)
         if self.torch_optimizer is not None:
             for group in self.torch_optimizer.param_groups:
-                group["lr"] = float(value)
+                group["lr"] = float(value) * group.get("lr_scale", 1.0)
 
     def build(self, params) -> torch.optim.Optimizer:
-        """Make (and remember) the torch optimizer over ``params``."""
+        """Make (and remember) the torch optimizer over ``params``: tensors, or parameter
+        groups (dicts) of which one may carry ``lr_scale``, a factor on the learning rate
+        (discriminative learning rates: early layers learn slower while fine-tuning)."""
         self.torch_optimizer = None
+        params = list(params)
+        if params and isinstance(params[0], dict):
+            params = [{**group, "lr": self._learning_rate * group.get("lr_scale", 1.0)}
+                      for group in params]
         self.torch_optimizer = self._make(params, self._learning_rate)
         return self.torch_optimizer
 

@@ -14,6 +14,7 @@ from ..train.checkpoint import write_checkpoint
 from ..train.config import RunConfig
 from ..train.hooks import TrainerHook
 from ..train.rundir import RunDir, RunLog, write_history_csv
+from .pretrained import tag_rows
 
 
 class TrainingInterrupted(CnnkitError):
@@ -26,8 +27,10 @@ class RunRecorder(TrainerHook):
     """Writes the run files: checkpoints (each epoch, every N minutes or steps, and on
     Ctrl-C), history.csv, model/last and model/best, and log lines."""
 
-    def __init__(self, run_dir: RunDir, config: RunConfig, log: RunLog, interrupt):
+    def __init__(self, run_dir: RunDir, config: RunConfig, log: RunLog, interrupt,
+                 earlier_rows=()):
         self.run_dir = run_dir
+        self.earlier_rows = list(earlier_rows)  # an earlier phase's (a pretrained run's)
         self.config = config
         self.log = log
         self.interrupt = interrupt
@@ -65,7 +68,9 @@ class RunRecorder(TrainerHook):
             self.best = monitored
             model.save(self.run_dir.model("best"))
         model.save(self.run_dir.model("last"))
-        write_history_csv(self.run_dir.history, trainer.history.rows())
+        rows = trainer.history.rows()
+        write_history_csv(self.run_dir.history,
+                          tag_rows(rows, self.earlier_rows) if self.earlier_rows else rows)
         for line in new_decisions():
             self.log.file_only(line)
         self.checkpoint(trainer)

@@ -25,6 +25,12 @@ def build_model(config: RunConfig, data: RunData):
             f"{config.model!r}: {exc.message}",
             hint="pass a larger --image-size (e.g. --image-size 32) or choose a model for "
                  "small images") from exc
+    return compile_for_run(model, config, data)
+
+
+def compile_for_run(model, config: RunConfig, data: RunData):
+    """Compile ``model`` with the run's optimizer, loss and accuracy; give it the data's
+    class names."""
     optimizer = get_optimizer(config.optimizer)
     if config.lr is not None:
         optimizer.learning_rate = config.lr

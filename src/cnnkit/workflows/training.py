@@ -29,6 +29,7 @@ from ..train.precision import resolve_precision
 from ..train.progress import resolve_verbose
 from ..train.run_data import RunData, load_run_data
 from ..train.rundir import RunDir, RunLog, check_replaceable, default_run_name, new_run_dir
+from . import pretrained
 from .final_test import best_validation, evaluate_test_split
 from .recorder import RunRecorder
 from .setup import build_model, fit_to_saved_model, trainer_plugins
@@ -74,6 +75,12 @@ def resume(directory: Path, epochs: int | None = None, quiet: bool = False) -> R
                           hint="give the directory a previous 'cnnkit train' wrote, e.g. "
                                "runs/NAME")
     config = RunConfig.load(run_dir.config)
+    if config.weights:
+        raise ConfigError(f"{run_dir.path} is a pretrained run (--pretrained/--weights): "
+                          "it cannot be resumed (its frozen phase lives outside the "
+                          "checkpoint)",
+                          hint=f"start it again (its model/best holds the best epoch so far: "
+                               f"--model {run_dir.model('best')} continues from it)")
     if epochs is not None:
         config.epochs = epochs
         config.save(run_dir.config)
@@ -116,7 +123,11 @@ def _prepare(config: RunConfig, quiet: bool) -> tuple[RunData, object, ModelChoi
     ``config`` (with the input size it was chosen for)."""
     _configure_torch(config)
     set_seed(config.seed)
-    data = load_run_data(config, quiet=quiet, **fit_to_saved_model(config.model))
+    options = (pretrained.data_options(config) if config.weights
+               else fit_to_saved_model(config.model))
+    data = load_run_data(config, quiet=quiet, **options)
+    if config.weights:
+        return data, pretrained.build_pretrained(config, data), None
     choice = None
     if not config.model:
         choice = choose_model(data.train.image_shape)
@@ -141,10 +152,15 @@ def _execute(run_dir: RunDir, config: RunConfig, log: RunLog, quiet: bool, data:
     plugins, extra_callbacks, class_weight = trainer_plugins(
         config, data, model.preprocess.value_range())
     callbacks += extra_callbacks
+    frozen = (pretrained.frozen_phase(model, data, config, log, run_dir)
+              if config.weights else None)
     with catch_interrupt() as interrupt:
-        recorder = RunRecorder(run_dir, config, log, interrupt)
+        recorder = RunRecorder(run_dir, config, log, interrupt,
+                               frozen.rows if frozen else ())
         if checkpoint is not None:
             recorder.best = checkpoint.get("best")
+        if frozen is not None:
+            recorder.best = frozen.best
         plan = model.fit_plan(data.train, validation_data=data.val, epochs=config.epochs,
                               batch_size=config.batch_size, callbacks=callbacks,
                               class_weight=class_weight,
@@ -152,6 +168,7 @@ def _execute(run_dir: RunDir, config: RunConfig, log: RunLog, quiet: bool, data:
         trainer = Trainer(model, plan.task, model.precision, hooks=[recorder],
                           threads=config.threads, **plugins)
         history = trainer.run(plan, resume_from=checkpoint)
+    pretrained.keep_best(model, frozen, recorder.best)
     recorder.finish(model)
     test_metrics = evaluate_test_split(model, data.test, run_dir, log)
     write_run_report(run_dir.path, data, log, quiet)
