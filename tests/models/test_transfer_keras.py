@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import CIFAR10_CLASSES, pixels
 from PIL import Image
 
 from cnnkit.errors import ShapeError
 from cnnkit.keras import applications, layers, models, optimizers
-from conftest import CIFAR10_CLASSES, pixels
 
 SIZE = 96
 

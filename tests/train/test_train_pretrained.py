@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import archive_sample, pixels
 from PIL import Image
 
 from cnnkit.cli import main
@@ -16,7 +17,6 @@ from cnnkit.layers import Dense, Input
 from cnnkit.models import ModuleModel, Sequential, load_model
 from cnnkit.train.config import RunConfig
 from cnnkit.workflows.pretrained import RECIPE, unfreeze, with_recipe
-from conftest import archive_sample, pixels
 
 PER_CLASS = 3
 
