@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -30,10 +31,13 @@ from ..model_files import (
     check_model_path,
     check_weights_path,
 )
+from .safetensors_header import tensor_shapes
 
 FORMAT = "cnnkit-model"
 FORMAT_VERSION = 1
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+MAX_CONFIG_BYTES = 64_000_000  # model.json; a real one is kilobytes
+MAX_INFLATION = 1000  # how much a zip member may expand; more is a zip bomb
 
 
 def model_config(model) -> dict:
@@ -141,6 +145,17 @@ def _recover(path: Path) -> Path:
     return olds[-1] if olds else path
 
 
+def _read_member(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    """One member of a model zip, refused unread when it would inflate like a zip bomb."""
+    info = archive.getinfo(name)
+    if info.file_size > MAX_INFLATION * info.compress_size + 1_000_000:
+        raise ModelFileError(f"{path}: {name} would expand from {info.compress_size:,} to "
+                             f"{info.file_size:,} bytes; not a model cnnkit wrote",
+                             hint="cnnkit stores model files uncompressed; save it again "
+                                  "with model.save()")
+    return archive.read(name)
+
+
 def read_parts(path: Path) -> tuple[dict, bytes]:
     """``(model.json as data, weights.safetensors bytes)`` of a saved model (a folder or a
     zip file); a ModelFileError when it is missing or not a cnnkit model."""
@@ -155,14 +170,18 @@ def read_parts(path: Path) -> tuple[dict, bytes]:
             weights = (path / "weights.safetensors").read_bytes()
         else:
             with zipfile.ZipFile(path) as archive:
-                config = archive.read("model.json")
-                weights = archive.read("weights.safetensors")
+                config = _read_member(archive, "model.json", path)
+                weights = _read_member(archive, "weights.safetensors", path)
+        if len(config) > MAX_CONFIG_BYTES:
+            raise ModelFileError(f"{path}: model.json has {len(config):,} bytes, more than "
+                                 "any model's architecture needs")
         data = json.loads(config)
-    except (OSError, KeyError, zipfile.BadZipFile, ValueError) as exc:
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError, RecursionError,
+            NotImplementedError, EOFError, zlib.error) as exc:
         raise ModelFileError(f"{path} is not a readable cnnkit model ({exc})",
                              hint="it should hold model.json and weights.safetensors, as "
                                   "written by model.save()") from exc
-    if data.get("format") != FORMAT:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a cnnkit model file")
     return data, weights
 
@@ -202,6 +221,7 @@ def _weights_state(data: bytes, path: Path) -> dict[str, torch.Tensor]:
                                   "*model.get_weights()); in cnnkit, load them in the same "
                                   "order and layout: model.set_weights(list(np.load('w.npz')"
                                   ".values()))")
+    tensor_shapes(data, path)  # the header checked before the package parses it
     try:
         return load_safetensors_bytes(data)
     except Exception as exc:  # safetensors raises its own error type for any damage

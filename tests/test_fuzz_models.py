@@ -1,0 +1,105 @@
+"""Fuzzing the model loader (issue 22): random bytes, truncations and bit flips of a real
+saved model's model.json, weights.safetensors and .keras zip load as a model or give a
+cnnkit error, never anything else; and a model.json that asks for more than its weight
+file holds is refused before any layer allocates. Seeded and bounded, so it runs in
+make test."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cnnkit import layers as L
+from cnnkit.errors import CnnkitError
+from cnnkit.models import ModelFileError, Sequential, load_model
+from test_fuzz_readers import FUZZ, damaged
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A real small model saved as a folder: ``(folder, model.json bytes, weight bytes)``."""
+    model = Sequential([L.Input((12, 12, 1)), L.Conv2D(4, 3, activation="relu"),
+                        L.BatchNormalization(), L.MaxPooling2D(2), L.Flatten(),
+                        L.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.class_names = ["a", "b", "c"]
+    folder = tmp_path_factory.mktemp("saved") / "model"
+    model.save(folder)
+    return folder, (folder / "model.json").read_bytes(), \
+        (folder / "weights.safetensors").read_bytes()
+
+
+def _write_folder(root, config: bytes, weights: bytes):
+    (root / "model.json").write_bytes(config)
+    (root / "weights.safetensors").write_bytes(weights)
+    return root
+
+
+def _load_or_refuse(path) -> None:
+    """Loading ``path`` gives a model or a cnnkit error (a damaged float is no error)."""
+    try:
+        model = load_model(path)
+    except CnnkitError:
+        return
+    assert model.net is not None
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("part", ["model.json", "weights.safetensors"])
+def test_a_damaged_model_folder_loads_or_is_refused(saved, tmp_path_factory, part):
+    _, config, weights = saved
+    original = config if part == "model.json" else weights
+
+    @FUZZ
+    @given(data=st.one_of(damaged(original), st.binary(max_size=256)))
+    def check(data):
+        root = tmp_path_factory.mktemp("model")
+        if part == "model.json":
+            _load_or_refuse(_write_folder(root, data, weights))
+        else:
+            _load_or_refuse(_write_folder(root, config, data))
+
+    check()
+
+
+@pytest.mark.timeout(120)
+def test_a_damaged_keras_zip_loads_or_is_refused(saved, tmp_path_factory):
+    _, config, weights = saved
+    original_path = tmp_path_factory.mktemp("zip") / "m.keras"
+    with zipfile.ZipFile(original_path, "w") as archive:
+        archive.writestr("model.json", config)
+        archive.writestr("weights.safetensors", weights)
+
+    @FUZZ
+    @given(data=damaged(original_path.read_bytes()))
+    def check(data):
+        path = tmp_path_factory.mktemp("zip") / "m.keras"
+        path.write_bytes(data)
+        _load_or_refuse(path)
+
+    check()
+
+
+@pytest.mark.parametrize("weights", [
+    b"", b"\x00" * 7, bytes(range(256)) * 4,
+    (2 ** 60).to_bytes(8, "little") + b"{}",
+    (40).to_bytes(8, "little") + b'{"w": {"dtype": "F32", "shape": [1000000, 1000000]}}',
+])
+def test_random_or_lying_weight_files_are_model_file_errors(saved, tmp_path, weights):
+    _, config, _ = saved
+    with pytest.raises(ModelFileError, match="safetensors"):
+        load_model(_write_folder(tmp_path, config, weights))
+
+
+def test_a_layer_size_the_weights_do_not_hold_is_refused_before_it_is_made(saved, tmp_path):
+    _, config, weights = saved
+    data = json.loads(config)
+    dense = next(layer for layer in data["layers"] if layer["class_name"] == "Dense")
+    dense["config"]["units"] = 500_000_000_000  # 2 TB of float32 if it were allocated
+    path = _write_folder(tmp_path, json.dumps(data).encode(), weights)
+    with pytest.raises(ModelFileError, match=r"ops\.dense\.weight of shape \(500000000000"):
+        load_model(path)
