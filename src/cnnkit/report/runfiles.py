@@ -29,7 +29,7 @@ class RunFiles:
     one float per epoch (NaN where a row has no value); columns with no value at all are left
     out. ``timing`` has one dict per epoch with the columns of ``TIMING_COLUMNS`` it holds.
     ``metrics`` is metrics.json. ``notes`` maps ``"history"``/``"metrics"`` to why it is
-    missing.
+    missing. ``failure`` is the error that ended a failed run (from log.txt), else None.
     """
 
     directory: Path
@@ -38,6 +38,7 @@ class RunFiles:
     timing: list[dict[str, float]] = field(default_factory=list)
     metrics: dict | None = None
     notes: dict[str, str] = field(default_factory=dict)
+    failure: str | None = None
 
     @property
     def epochs(self) -> int:
@@ -55,7 +56,7 @@ def read_run(directory: Path) -> RunFiles:
     if not run_dir.is_run():
         raise ConfigError(f"{run_dir.path} is not a run directory (no config.yaml)",
                           hint="give a directory that 'cnnkit train' wrote, e.g. runs/NAME")
-    files = RunFiles(run_dir.path, RunConfig.load(run_dir.config))
+    files = RunFiles(run_dir.path, RunConfig.load(run_dir.config), failure=run_dir.failure())
     history_path = run_dir.history
     if history_path.is_file():
         try:
