@@ -293,7 +293,8 @@ def check_fits(model: Sequential, name: str, input_shape: Sequence[int] | None,
     else:
         if data_shape[:2] != trained_shape[:2]:
             height, width = trained_shape[:2]
-            fixes.append(f"pass --image-size {height if height == width else f'{height}x{width}'}")
+            fixes.append(f"resize the images to {height}x{width} (cnnkit train does so "
+                         "itself with a saved model)")
         if data_shape[2:] != trained_shape[2:]:
             fixes.append("load the images as " + ("grayscale" if trained_shape[2] == 1
                                                   else f"{trained_shape[2]}-channel (RGB)"))

@@ -145,6 +145,17 @@ def _recover(path: Path) -> Path:
     return olds[-1] if olds else path
 
 
+def _model_inside(path: Path) -> Path | None:
+    """The saved model a run directory (``runs/NAME``) or its ``model`` folder holds, when
+    ``path`` is one of those instead of a model: ``model/best``, else ``model/last``."""
+    if not path.is_dir() or (path / "model.json").exists():
+        return None
+    for inner in ("model/best", "model/last", "best", "last"):
+        if (path / inner / "model.json").is_file():
+            return path / inner
+    return None
+
+
 def _read_member(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
     """One member of a model zip, refused unread when it would inflate like a zip bomb."""
     info = archive.getinfo(name)
@@ -164,6 +175,10 @@ def read_parts(path: Path) -> tuple[dict, bytes]:
         raise ModelFileError(f"model {path} does not exist",
                              hint="give the folder or .keras file written by model.save() or "
                                   "cnnkit train (runs/NAME/model/best)")
+    inside = _model_inside(path)
+    if inside is not None:
+        raise ModelFileError(f"{path} is a folder holding a model, not a model itself",
+                             hint=f"give {inside}")
     try:
         if path.is_dir():
             config = (path / "model.json").read_bytes()

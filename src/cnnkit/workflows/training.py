@@ -147,6 +147,9 @@ def _execute(run_dir: RunDir, config: RunConfig, log: RunLog, quiet: bool, data:
 
 
 def _log_start(log: RunLog, data: RunData, model, config: RunConfig, precision: str) -> None:
+    if config.fraction < 1.0:
+        log(f"--fraction {config.fraction:g}: training, validation and test each use "
+            f"{config.fraction:.0%} of their images (stratified)")
     log(data.train.summary())
     for name, dataset in (("validation", data.val), ("test", data.test)):
         if dataset is not None:
