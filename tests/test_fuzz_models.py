@@ -103,3 +103,13 @@ def test_a_layer_size_the_weights_do_not_hold_is_refused_before_it_is_made(saved
     path = _write_folder(tmp_path, json.dumps(data).encode(), weights)
     with pytest.raises(ModelFileError, match=r"ops\.dense\.weight of shape \(500000000000"):
         load_model(path)
+
+
+def test_a_layer_spec_too_large_for_memory_is_refused_before_it_is_made(tmp_path):
+    from cnnkit.errors import LayerError
+    from cnnkit.spec import resolve_model
+
+    spec = tmp_path / "huge.yaml"
+    spec.write_text("- Flatten\n- Dense: {units: 1000000000000}\n- Dense: {units: 10}\n")
+    with pytest.raises(LayerError, match="weights would take"):
+        resolve_model(spec, (28, 28, 1), 10)
