@@ -142,7 +142,7 @@ def _execute(run_dir: RunDir, config: RunConfig, log: RunLog, quiet: bool, data:
         trainer = Trainer(model, plan.task, model.precision, hooks=[recorder],
                           threads=config.threads, **plugins)
         history = trainer.run(plan, resume_from=checkpoint)
-        recorder.finish(model)
+        recorder.finish(trainer)
         return conclude(run_dir, model, data, history.history, log, quiet, history)
 
 
