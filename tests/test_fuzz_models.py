@@ -113,3 +113,11 @@ def test_a_layer_spec_too_large_for_memory_is_refused_before_it_is_made(tmp_path
     spec.write_text("- Flatten\n- Dense: {units: 1000000000000}\n- Dense: {units: 10}\n")
     with pytest.raises(LayerError, match="weights would take"):
         resolve_model(spec, (28, 28, 1), 10)
+
+
+def test_a_fifo_named_as_a_model_is_refused_at_once(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "m.keras")
+    with pytest.raises(ModelFileError, match="FIFO"):
+        load_model(tmp_path / "m.keras")

@@ -31,6 +31,7 @@ from ..model_files import (
     check_model_path,
     check_weights_path,
 )
+from ..paths import special_kind
 from .safetensors_header import tensor_shapes
 
 FORMAT = "cnnkit-model"
@@ -145,6 +146,15 @@ def _recover(path: Path) -> Path:
     return olds[-1] if olds else path
 
 
+def _refuse_special(*paths: Path) -> None:
+    """A ModelFileError at once for a FIFO, device or socket, which reading would wait on
+    or never finish."""
+    for path in paths:
+        if kind := special_kind(path):
+            raise ModelFileError(f"{path} is {kind}, not a model file",
+                                 hint="give the folder or .keras file written by model.save()")
+
+
 def _model_inside(path: Path) -> Path | None:
     """The saved model a run directory (``runs/NAME``) or its ``model`` folder holds, when
     ``path`` is one of those instead of a model: ``model/best``, else ``model/last``."""
@@ -175,6 +185,7 @@ def read_parts(path: Path) -> tuple[dict, bytes]:
         raise ModelFileError(f"model {path} does not exist",
                              hint="give the folder or .keras file written by model.save() or "
                                   "cnnkit train (runs/NAME/model/best)")
+    _refuse_special(path, path / "model.json", path / "weights.safetensors")
     inside = _model_inside(path)
     if inside is not None:
         raise ModelFileError(f"{path} is a folder holding a model, not a model itself",
@@ -248,6 +259,7 @@ def _weights_state(data: bytes, path: Path) -> dict[str, torch.Tensor]:
 def load_weights(model, path) -> None:
     """Load weights from a safetensors file or a saved model."""
     path = Path(path)
+    _refuse_special(path)
     if path.is_dir() or zipfile.is_zipfile(path):
         _, data = read_parts(path)
     else:
