@@ -121,3 +121,22 @@ def test_a_fifo_named_as_a_model_is_refused_at_once(tmp_path):
     os.mkfifo(tmp_path / "m.keras")
     with pytest.raises(ModelFileError, match="FIFO"):
         load_model(tmp_path / "m.keras")
+
+
+def test_the_size_check_leaves_names_and_random_draws_as_they_were(tmp_path):
+    import numpy as np
+
+    from cnnkit.layers import reset_name_counters
+    from cnnkit.seeding import set_seed
+    from cnnkit.spec import model_from_spec, resolve_model
+
+    spec = tmp_path / "small.yaml"
+    spec.write_text("- Conv2D: {filters: 4, kernel_size: 3}\n- Flatten\n- Dense: {units: 3}\n")
+    built = []
+    for make in (model_from_spec, resolve_model):  # without and with the meta-device check
+        reset_name_counters()
+        set_seed(7)
+        built.append(make(spec, (12, 12, 1), 3))
+    assert [layer.name for layer in built[0].layers] == [layer.name for layer in built[1].layers]
+    for a, b in zip(built[0].get_weights(), built[1].get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

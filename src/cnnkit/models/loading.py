@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from safetensors.torch import load as load_safetensors_bytes
 
 from .. import layers as layer_lib
 from ..errors import CnnkitError
 from ..model_files import ModelFileError
 from ..train import losses, metrics, optimizers
+from .memory import on_meta
 from .preprocess import Preprocess
 from .safetensors_header import tensor_shapes
 from .saving import load_state, read_parts
@@ -61,8 +61,7 @@ def _build(data: dict, compile: bool, path: Path):
 def check_against_weights(data: dict, shapes: dict[str, tuple[int, ...]], path: Path) -> None:
     """Build ``data``'s architecture on the meta device (no memory) and compare every weight
     shape with the weight file's ``shapes``; a ModelFileError on the first disagreement."""
-    with torch.device("meta"):
-        skeleton = _build(data, False, path)
+    skeleton = on_meta(lambda: _build(data, False, path))
     for key, tensor in skeleton.net.state_dict().items():
         if key not in shapes:
             raise ModelFileError(f"{path}: model.json asks for weight {key}, which "

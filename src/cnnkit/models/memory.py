@@ -10,6 +10,8 @@ from collections.abc import Callable
 import torch
 
 from ..errors import LayerError
+from ..layers.base import kept_name_counters
+from ..train.checkpoint import rng_states, set_rng_states
 
 SHARE_OF_MEMORY = 0.5  # weights may take at most this share of the machine's memory
 
@@ -27,11 +29,22 @@ def weight_bytes(model) -> int:
     return sum(t.numel() * t.element_size() for t in model.net.state_dict().values())
 
 
+def on_meta(make: Callable[[], object]):
+    """``make()`` run on the meta device, leaving no trace: the automatic layer names and
+    every random generator are as they were, so the real build that follows is the one a
+    build without this check would have made."""
+    states = rng_states()
+    try:
+        with kept_name_counters(), torch.device("meta"):
+            return make()
+    finally:
+        set_rng_states(states)
+
+
 def built_within_memory(make: Callable[[], object], what: str):
     """``make()`` run first on the meta device; a LayerError when the model's weights would
     take more than :data:`SHARE_OF_MEMORY` of the machine's memory, else ``make()`` for real."""
-    with torch.device("meta"):
-        skeleton = make()
+    skeleton = on_meta(make)
     need, have = weight_bytes(skeleton), machine_memory()
     if need > SHARE_OF_MEMORY * have:
         raise LayerError(f"{what}: the model's weights would take {need / 2**30:,.1f} GiB, more "
