@@ -140,3 +140,19 @@ def test_the_size_check_leaves_names_and_random_draws_as_they_were(tmp_path):
     assert [layer.name for layer in built[0].layers] == [layer.name for layer in built[1].layers]
     for a, b in zip(built[0].get_weights(), built[1].get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_same_model_saves_to_the_same_bytes(saved, tmp_path):
+    """The safetensors package writes its metadata in hash order, which changes between
+    saves and processes: the header is written sorted, so every save gives the same bytes."""
+    folder, _, weights = saved
+    model = load_model(folder)
+    header = json.loads(weights[8:8 + int.from_bytes(weights[:8], "little")])
+    assert list(header["__metadata__"]) == sorted(header["__metadata__"])
+    assert list(header) == sorted(header)
+    path = tmp_path / "w.safetensors"
+    saves = set()
+    for _ in range(8):
+        model.save_weights(path)
+        saves.add(path.read_bytes())
+    assert saves == {weights}

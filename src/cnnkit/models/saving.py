@@ -61,7 +61,21 @@ def model_config(model) -> dict:
 def _weights_bytes(model) -> bytes:
     state = {k: v.detach().contiguous() for k, v in model.net.state_dict().items()}
     layer_names = json.dumps([layer.name for layer in model.layers])
-    return save_safetensors_bytes(state, metadata={"format": FORMAT, "layers": layer_names})
+    return _sorted_header(save_safetensors_bytes(state, metadata={"format": FORMAT,
+                                                                 "layers": layer_names}))
+
+
+def _sorted_header(blob: bytes) -> bytes:
+    """``blob`` with its header's keys sorted: the safetensors package writes the metadata
+    in hash order, which changes from process to process, and the same model must give
+    the same bytes (a resumed run's files equal an uninterrupted run's). Sorting keeps the
+    header's length; the package pads it with spaces."""
+    length = int.from_bytes(blob[:8], "little")
+    header = json.dumps(json.loads(blob[8:8 + length]), sort_keys=True, separators=(",", ":"),
+                        ensure_ascii=False).encode()
+    if len(header) > length:  # escaped differently: keep the package's own header
+        return blob
+    return blob[:8] + header.ljust(length) + blob[8 + length:]
 
 
 def _metadata(data: bytes) -> dict:
