@@ -1,9 +1,10 @@
 """SIGKILL a short training run at random moments, resume it, and check that every run
 directory ends complete and bit-identical to an uninterrupted run's (issue 22).
 
-Most kills land at a random moment after the run directory appears; some are aimed at
-the end of the run: right after the last epoch (the final save and test evaluation) and
-right after metrics.json appears (the report). After each kill, ``cnnkit train --resume``
+Each kill lands at a random moment of one part of the run, in turn: anywhere after the
+run directory appears, twice in the training (after the first checkpoint), right after
+the last epoch (the final save and test evaluation), and once metrics.json is written
+(the report). After each kill, ``cnnkit train --resume``
 must exit 0 and leave report.html, metrics.json, history.csv and model/best + model/last,
 with the weights, metrics.json and the history's numbers equal byte for byte to the
 uninterrupted run's.
@@ -74,27 +75,37 @@ def phase(out: Path) -> str:
     return "finished"
 
 
-def timed_reference(out: Path, spec: Path, env: dict) -> float:
-    """Run uninterrupted; the seconds from the run directory's config.yaml to the end."""
+def timed_reference(out: Path, spec: Path, env: dict) -> tuple[float, float]:
+    """Run uninterrupted; the seconds from the run directory's config.yaml to the end, and
+    from its first checkpoint to its last epoch (the training a kill should hit)."""
     process = subprocess.Popen(command(out, spec), env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     _wait_for(process, (out / "config.yaml").exists)
     start = time.monotonic()
+    _wait_for(process, (out / "checkpoint" / "last.ckpt").exists)
+    trained = time.monotonic()
+    _wait_for(process, lambda: _last_epoch_logged(out))
+    training = time.monotonic() - trained
     _, err = process.communicate()
     if process.returncode != 0:
         raise SystemExit(f"the reference run failed:\n{err}")
-    return time.monotonic() - start
+    return time.monotonic() - start, training
 
 
-def trial(out: Path, spec: Path, env: dict, aim: str, span: float, rng: random.Random) -> str:
-    """Start a run, SIGKILL it at a moment chosen by ``aim``; the phase it died in."""
+def trial(out: Path, spec: Path, env: dict, aim: str, spans: tuple[float, float],
+          rng: random.Random) -> str:
+    """Start a run, SIGKILL it at a moment chosen by ``aim`` (anywhere, in training, right
+    after training, once metrics.json is written); the phase it died in."""
     for attempt in range(4):
         shutil.rmtree(out, ignore_errors=True)
         process = subprocess.Popen(command(out, spec), env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-        if aim == "random":
+        if aim == "anywhere":
             started = _wait_for(process, (out / "config.yaml").exists)
-            delay = rng.uniform(0.0, span / (attempt + 1))
+            delay = rng.uniform(0.0, spans[0] / (attempt + 1))
+        elif aim == "training":
+            started = _wait_for(process, (out / "checkpoint" / "last.ckpt").exists)
+            delay = rng.uniform(0.0, spans[1] / (attempt + 1))
         elif aim == "final evaluation":
             started = _wait_for(process, lambda: _last_epoch_logged(out))
             delay = rng.uniform(0.0, 0.3 / (attempt + 1))
@@ -142,16 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     spec = root / "tiny.yaml"
     spec.write_text(SPEC)
     try:
-        span = timed_reference(root / "reference", spec, env)
-        print(f"uninterrupted run: {span:.1f} s from its config.yaml to its end")
-        aimed = min(6, args.trials // 3)  # at the end of the run, alternately
-        aims = ["random"] * (args.trials - aimed) + [("final evaluation", "report")[i % 2]
-                                                     for i in range(aimed)]
+        spans = timed_reference(root / "reference", spec, env)
+        print(f"uninterrupted run: {spans[0]:.1f} s from its config.yaml to its end, "
+              f"{spans[1]:.1f} s of it training after the first checkpoint")
+        kinds = ("anywhere", "training", "training", "final evaluation", "report")
+        aims = [kinds[i % len(kinds)] for i in range(args.trials)]
         print("| trial | aimed at | died during | resume exit | result |\n|---|---|---|---|---|")
         failures = 0
         for number, aim in enumerate(aims, 1):
             out = root / f"trial-{number}"
-            died = trial(out, spec, env, aim, span, rng)
+            died = trial(out, spec, env, aim, spans, rng)
             done = subprocess.run([*command(out, spec)[:3], "train", "--resume", str(out), "-q"],
                                   env=env, capture_output=True, text=True)
             problems = differences(root / "reference", out) if done.returncode == 0 else [
