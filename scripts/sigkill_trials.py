@@ -10,7 +10,7 @@ with the weights, metrics.json and the history's numbers equal byte for byte to 
 uninterrupted run's.
 
     python scripts/sigkill_trials.py            # 20 trials
-    python scripts/sigkill_trials.py --trials 5 --seed 1
+    python scripts/sigkill_trials.py --trials 5 --seed 1 --aim "final evaluation"
 
 Exit status 1 when any trial ended incomplete or different.
 """
@@ -37,6 +37,7 @@ SPEC = """\
 """
 COMPARED = ("metrics.json", "model/last/weights.safetensors", "model/best/weights.safetensors",
             "model/last/model.json")
+KINDS = ("anywhere", "training", "training", "final evaluation", "report")  # aims, in turn
 HISTORY_NUMBERS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
 
@@ -108,7 +109,7 @@ def trial(out: Path, spec: Path, env: dict, aim: str, spans: tuple[float, float]
             delay = rng.uniform(0.0, spans[1] / (attempt + 1))
         elif aim == "final evaluation":
             started = _wait_for(process, lambda: _last_epoch_logged(out))
-            delay = rng.uniform(0.0, 0.3 / (attempt + 1))
+            delay = rng.uniform(0.0, 0.1 / (attempt + 1))
         else:  # the report
             started = _wait_for(process, (out / "metrics.json").exists)
             delay = rng.uniform(0.0, 0.2 / (attempt + 1))
@@ -146,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--aim", choices=KINDS, help="aim every kill at this part of the run "
+                        "(default: each part in turn)")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     root = Path(tempfile.mkdtemp(prefix="cnnkit-sigkill-"))
@@ -156,8 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         spans = timed_reference(root / "reference", spec, env)
         print(f"uninterrupted run: {spans[0]:.1f} s from its config.yaml to its end, "
               f"{spans[1]:.1f} s of it training after the first checkpoint")
-        kinds = ("anywhere", "training", "training", "final evaluation", "report")
-        aims = [kinds[i % len(kinds)] for i in range(args.trials)]
+        aims = [args.aim or KINDS[i % len(KINDS)] for i in range(args.trials)]
         print("| trial | aimed at | died during | resume exit | result |\n|---|---|---|---|---|")
         failures = 0
         for number, aim in enumerate(aims, 1):
