@@ -101,7 +101,7 @@ def test_a_layer_size_the_weights_do_not_hold_is_refused_before_it_is_made(saved
     dense = next(layer for layer in data["layers"] if layer["class_name"] == "Dense")
     dense["config"]["units"] = 500_000_000_000  # 2 TB of float32 if it were allocated
     path = _write_folder(tmp_path, json.dumps(data).encode(), weights)
-    with pytest.raises(ModelFileError, match=r"ops\.dense\.weight of shape \(500000000000"):
+    with pytest.raises(ModelFileError, match=r"ops\.dense\w*\.weight of shape \(500000000000"):
         load_model(path)
 
 
