@@ -19,9 +19,9 @@ from .errors import CnnkitError
 
 COMMANDS = ("data", "demo", "train", "predict", "summary", "evaluate", "explain", "report",
             "models")
-EXIT_OUT_OF_MEMORY = 9  # MemoryError: prints what to shrink, no traceback
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as for shell tools whose reader went away
+EXIT_OUT_OF_MEMORY = 9  # MemoryError: prints what to shrink, no traceback
 
 
 def build_parser() -> argparse.ArgumentParser:
