@@ -21,6 +21,7 @@ COMMANDS = ("data", "demo", "train", "predict", "summary", "evaluate", "explain"
             "models", "export", "serve")
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as for shell tools whose reader went away
+EXIT_OUT_OF_MEMORY = 9  # MemoryError: prints what to shrink, no traceback
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         if err.hint:
             print(f"hint: {err.hint}", file=sys.stderr)
         return err.exit_code
+    except MemoryError:
+        print("error: out of memory", file=sys.stderr)
+        print("hint: use a smaller --batch-size or --image-size, or a smaller model",
+              file=sys.stderr)
+        return EXIT_OUT_OF_MEMORY
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -33,6 +33,7 @@ from . import zoo
 from .errors import ConfigError, LayerError, ShapeError
 from .model_files import ARCHIVE_SUFFIXES
 from .models import Sequential, load_model
+from .models.memory import built_within_memory
 from .naming import did_you_mean
 from .yaml_files import YamlTooLarge, compose_bounded
 
@@ -256,7 +257,8 @@ def resolve_model(name_or_path, input_shape: Sequence[int] | None,
     text = os.fspath(name_or_path)
     path = Path(text)
     if path.suffix.lower() in SPEC_SUFFIXES:
-        return model_from_spec(path, input_shape, num_classes)
+        return built_within_memory(lambda: model_from_spec(path, input_shape, num_classes),
+                                   text)
     if is_saved_model(path) or path.exists():
         model = load_model(path)
         check_fits(model, text, input_shape, num_classes)
@@ -293,7 +295,8 @@ def check_fits(model: Sequential, name: str, input_shape: Sequence[int] | None,
     else:
         if data_shape[:2] != trained_shape[:2]:
             height, width = trained_shape[:2]
-            fixes.append(f"pass --image-size {height if height == width else f'{height}x{width}'}")
+            fixes.append(f"resize the images to {height}x{width} (cnnkit train does so "
+                         "itself with a saved model)")
         if data_shape[2:] != trained_shape[2:]:
             fixes.append("load the images as " + ("grayscale" if trained_shape[2] == 1
                                                   else f"{trained_shape[2]}-channel (RGB)"))

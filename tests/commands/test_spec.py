@@ -208,8 +208,9 @@ def test_saved_model_that_does_not_fit_the_data_explains(tmp_path):
         resolve_model(tmp_path / "m.keras", (32, 32, 3), 10)
     assert info.value.message == (f"model {tmp_path / 'm.keras'} was trained on 28x28x1 images "
                                   "with 10 classes; the data has 32x32x3 images with 10 classes")
-    assert info.value.hint == ("pass --image-size 28 and load the images as grayscale, "
-                               "or train a new model on this data")
+    assert info.value.hint == ("resize the images to 28x28 (cnnkit train does so itself with a "
+                               "saved model) and load the images as grayscale, or train a "
+                               "new model on this data")
     with pytest.raises(ShapeError, match="the data has 28x28x1 images with 3 classes") as info:
         resolve_model(tmp_path / "m.keras", (28, 28, 1), 3)
     assert "use data with the model's 10 classes" in info.value.hint

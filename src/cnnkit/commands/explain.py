@@ -137,9 +137,14 @@ def run_filters(args: argparse.Namespace) -> int:
         _wrote(save_figure(figures[0], args.out / f"filters-{name}.png"),
                f"{count} filters of {kh}x{kw}x{inputs} in one grid")
     else:
+        from ..data.progress import progress_bar
+
         folder = args.out / f"filters-{name}"
-        for index, figure in enumerate(figures):
-            save_figure(figure, folder / f"filter-{index:03d}.png")
+        print(f"drawing {count} filters of {name}, one image each, into {folder}", flush=True)
+        with progress_bar(count, f"filters of {name}", unit="filter") as bar:
+            for index, figure in enumerate(figures):
+                save_figure(figure, folder / f"filter-{index:03d}.png")
+                bar.update(1)
         _wrote(folder, f"{count} images, one per filter, each {inputs} tiles of {kh}x{kw} "
                        "(one per input channel)")
     return 0

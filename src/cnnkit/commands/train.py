@@ -53,7 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--image-size", type=image_size, metavar="S",
                       help="resize images to S x S (or HxW); default: the most common size")
     data.add_argument("--fraction", type=flag_type("fraction"), metavar="F",
-                      help="train on a stratified fraction of the training images (quick trials)")
+                      help="use a stratified fraction of the training, validation and test "
+                           "images (quick trials)")
     data.add_argument("--strict", action="store_true", default=None,
                       help="stop at the first bad image instead of skipping it")
     model = p.add_argument_group("model and optimisation")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,6 +50,18 @@ def unique_name(prefix: str) -> str:
     count = _NAME_COUNTS.get(prefix, 0)
     _NAME_COUNTS[prefix] = count + 1
     return prefix if count == 0 else f"{prefix}_{count}"
+
+
+@contextmanager
+def kept_name_counters():
+    """Automatic names continue after the block as if it had not run (a throw-away build,
+    e.g. on the meta device, must not turn the real model's ``dense`` into ``dense_1``)."""
+    saved = dict(_NAME_COUNTS)
+    try:
+        yield
+    finally:
+        _NAME_COUNTS.clear()
+        _NAME_COUNTS.update(saved)
 
 
 def reset_name_counters() -> None:

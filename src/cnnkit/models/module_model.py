@@ -264,10 +264,18 @@ def _shape(shape, entry) -> tuple[int, ...]:
                          f"{entry.min_input}x{entry.min_input} with "
                          f"{' or '.join(map(str, sorted(set(channels))))} channel(s), got "
                          f"input_shape {shape}",
-                         hint=f"e.g. input_shape=({entry.input_size}, {entry.input_size}, "
-                              f"{entry.channels}); on the command line, --image-size "
-                              f"{max(entry.min_input, 32)} or more")
+                         hint=_shape_hint(shape, entry))
     return shape
+
+
+def _shape_hint(shape: tuple[int, ...], entry) -> str:
+    """What to change: the channels when only they are wrong, else the size (with the
+    flag of ``cnnkit train``, the command that resizes images)."""
+    if len(shape) == 3 and min(shape[:2]) >= entry.min_input:
+        return (f"{entry.name} takes {entry.channels}-channel (or grayscale) images; load "
+                f"them as {'RGB' if entry.channels == 3 else 'grayscale'}")
+    return (f"e.g. input_shape=({entry.input_size}, {entry.input_size}, {entry.channels}); "
+            f"in cnnkit train, --image-size {max(entry.min_input, 32)} or more")
 
 
 def _first_channels(module: nn.Module) -> int:

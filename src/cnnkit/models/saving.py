@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -30,10 +31,14 @@ from ..model_files import (
     check_model_path,
     check_weights_path,
 )
+from ..paths import special_kind
+from .safetensors_header import tensor_shapes
 
 FORMAT = "cnnkit-model"
 FORMAT_VERSION = 1
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+MAX_CONFIG_BYTES = 64_000_000  # model.json; a real one is kilobytes
+MAX_INFLATION = 1000  # how much a zip member may expand; more is a zip bomb
 
 
 def model_config(model) -> dict:
@@ -56,7 +61,21 @@ def model_config(model) -> dict:
 def _weights_bytes(model) -> bytes:
     state = {k: v.detach().contiguous() for k, v in model.net.state_dict().items()}
     layer_names = json.dumps([layer.name for layer in model.layers])
-    return save_safetensors_bytes(state, metadata={"format": FORMAT, "layers": layer_names})
+    return _sorted_header(save_safetensors_bytes(state, metadata={"format": FORMAT,
+                                                                 "layers": layer_names}))
+
+
+def _sorted_header(blob: bytes) -> bytes:
+    """``blob`` with its header's keys sorted: the safetensors package writes the metadata
+    in hash order, which changes from process to process, and the same model must give
+    the same bytes (a resumed run's files equal an uninterrupted run's). Sorting keeps the
+    header's length; the package pads it with spaces."""
+    length = int.from_bytes(blob[:8], "little")
+    header = json.dumps(json.loads(blob[8:8 + length]), sort_keys=True, separators=(",", ":"),
+                        ensure_ascii=False).encode()
+    if len(header) > length:  # escaped differently: keep the package's own header
+        return blob
+    return blob[:8] + header.ljust(length) + blob[8 + length:]
 
 
 def _metadata(data: bytes) -> dict:
@@ -141,6 +160,37 @@ def _recover(path: Path) -> Path:
     return olds[-1] if olds else path
 
 
+def _refuse_special(*paths: Path) -> None:
+    """A ModelFileError at once for a FIFO, device or socket, which reading would wait on
+    or never finish."""
+    for path in paths:
+        if kind := special_kind(path):
+            raise ModelFileError(f"{path} is {kind}, not a model file",
+                                 hint="give the folder or .keras file written by model.save()")
+
+
+def _model_inside(path: Path) -> Path | None:
+    """The saved model a run directory (``runs/NAME``) or its ``model`` folder holds, when
+    ``path`` is one of those instead of a model: ``model/best``, else ``model/last``."""
+    if not path.is_dir() or (path / "model.json").exists():
+        return None
+    for inner in ("model/best", "model/last", "best", "last"):
+        if (path / inner / "model.json").is_file():
+            return path / inner
+    return None
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    """One member of a model zip, refused unread when it would inflate like a zip bomb."""
+    info = archive.getinfo(name)
+    if info.file_size > MAX_INFLATION * info.compress_size + 1_000_000:
+        raise ModelFileError(f"{path}: {name} would expand from {info.compress_size:,} to "
+                             f"{info.file_size:,} bytes; not a model cnnkit wrote",
+                             hint="cnnkit stores model files uncompressed; save it again "
+                                  "with model.save()")
+    return archive.read(name)
+
+
 def read_parts(path: Path) -> tuple[dict, bytes]:
     """``(model.json as data, weights.safetensors bytes)`` of a saved model (a folder or a
     zip file); a ModelFileError when it is missing or not a cnnkit model."""
@@ -149,20 +199,29 @@ def read_parts(path: Path) -> tuple[dict, bytes]:
         raise ModelFileError(f"model {path} does not exist",
                              hint="give the folder or .keras file written by model.save() or "
                                   "cnnkit train (runs/NAME/model/best)")
+    _refuse_special(path, path / "model.json", path / "weights.safetensors")
+    inside = _model_inside(path)
+    if inside is not None:
+        raise ModelFileError(f"{path} is a folder holding a model, not a model itself",
+                             hint=f"give {inside}")
     try:
         if path.is_dir():
             config = (path / "model.json").read_bytes()
             weights = (path / "weights.safetensors").read_bytes()
         else:
             with zipfile.ZipFile(path) as archive:
-                config = archive.read("model.json")
-                weights = archive.read("weights.safetensors")
+                config = _read_member(archive, "model.json", path)
+                weights = _read_member(archive, "weights.safetensors", path)
+        if len(config) > MAX_CONFIG_BYTES:
+            raise ModelFileError(f"{path}: model.json has {len(config):,} bytes, more than "
+                                 "any model's architecture needs")
         data = json.loads(config)
-    except (OSError, KeyError, zipfile.BadZipFile, ValueError) as exc:
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError, RecursionError,
+            NotImplementedError, EOFError, zlib.error) as exc:
         raise ModelFileError(f"{path} is not a readable cnnkit model ({exc})",
                              hint="it should hold model.json and weights.safetensors, as "
                                   "written by model.save()") from exc
-    if data.get("format") != FORMAT:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a cnnkit model file")
     return data, weights
 
@@ -202,6 +261,7 @@ def _weights_state(data: bytes, path: Path) -> dict[str, torch.Tensor]:
                                   "*model.get_weights()); in cnnkit, load them in the same "
                                   "order and layout: model.set_weights(list(np.load('w.npz')"
                                   ".values()))")
+    tensor_shapes(data, path)  # the header checked before the package parses it
     try:
         return load_safetensors_bytes(data)
     except Exception as exc:  # safetensors raises its own error type for any damage
@@ -213,6 +273,7 @@ def _weights_state(data: bytes, path: Path) -> dict[str, torch.Tensor]:
 def load_weights(model, path) -> None:
     """Load weights from a safetensors file or a saved model."""
     path = Path(path)
+    _refuse_special(path)
     if path.is_dir() or zipfile.is_zipfile(path):
         _, data = read_parts(path)
     else:

@@ -6,7 +6,7 @@ import math
 import statistics
 
 from .gather import ReportData
-from .html import Section, escape, page
+from .html import Section, escape, page, shown_path
 from .sections_data import dataset_section, samples_section
 from .sections_evaluation import confusion_section, per_class_section, worst_section
 from .sections_run import config_section, curves_section, diagnosis_section, model_section
@@ -43,6 +43,9 @@ def _headline(report: ReportData) -> str:
         figures.append((f"{statistics.median(rates):,.0f}", "images/s (median epoch)"))
     boxes = "".join(f"<div><b>{escape(value)}</b><span>{escape(label)}</span></div>"
                     for value, label in figures)
-    return (f'<p class="muted">model {escape(config.model)} on data {escape(config.data)}, '
-            f"run directory {escape(files.directory)}</p>"
-            f'<div class="headline">{boxes}</div>')
+    failure = ("" if files.failure is None else
+               f"<p><b>The run stopped early:</b> {escape(files.failure)}</p>")
+    return (f'<p class="muted">model {escape(shown_path(config.model))} on data '
+            f"{escape(shown_path(config.data))}, run {escape(files.directory.resolve().name)}"
+            f'</p>{failure}<div class="headline">{boxes}</div>')
+

@@ -10,6 +10,9 @@ import base64
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+
+PATH_SETTINGS = ("data", "val", "test", "model", "out")  # config.yaml keys holding paths
 
 
 @dataclass(frozen=True)
@@ -157,3 +160,16 @@ table.evidence td { white-space: pre-line; }
 .badge.info { background: #2f7ed8; }
 code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 13px; }
 """
+
+
+def shown_path(value) -> str:
+    """A path as a shared report shows it: its name only when it is absolute (a local path
+    means nothing to the reader and tells where the author keeps files)."""
+    text = str(value)
+    return Path(text).name if Path(text).is_absolute() else text
+
+
+def shown_settings(settings: dict) -> dict:
+    """config.yaml's settings as the report shows them, paths through :func:`shown_path`."""
+    return {key: shown_path(value) if key in PATH_SETTINGS and value else value
+            for key, value in settings.items()}

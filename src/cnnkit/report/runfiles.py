@@ -31,7 +31,8 @@ class RunFiles:
     out. ``timing`` has one dict per epoch with the columns of ``TIMING_COLUMNS`` it holds.
     ``metrics`` is metrics.json. ``notes`` maps ``"history"``/``"metrics"`` to why it is
     missing. ``phases`` names each epoch's phase (a pretrained run's ``frozen`` and
-    ``fine-tune``; empty for a one-phase run).
+    ``fine-tune``; empty for a one-phase run). ``failure`` is the error that ended a failed
+    run (from log.txt), else None.
     """
 
     directory: Path
@@ -41,6 +42,7 @@ class RunFiles:
     metrics: dict | None = None
     notes: dict[str, str] = field(default_factory=dict)
     phases: list[str] = field(default_factory=list)
+    failure: str | None = None
 
     @property
     def epochs(self) -> int:
@@ -58,7 +60,7 @@ def read_run(directory: Path) -> RunFiles:
     if not run_dir.is_run():
         raise ConfigError(f"{run_dir.path} is not a run directory (no config.yaml)",
                           hint="give a directory that 'cnnkit train' wrote, e.g. runs/NAME")
-    files = RunFiles(run_dir.path, RunConfig.load(run_dir.config))
+    files = RunFiles(run_dir.path, RunConfig.load(run_dir.config), failure=run_dir.failure())
     history_path = run_dir.history
     if history_path.is_file():
         try:

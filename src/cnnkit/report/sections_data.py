@@ -9,7 +9,7 @@ from ..data.inspect import merged_report
 from ..data.report import SKIP_REASONS
 from . import plots
 from .gather import ReportData
-from .html import Plot, Section, heading, note, paragraph, table
+from .html import Plot, Section, heading, note, paragraph, shown_path, table
 
 SAMPLES_PER_CLASS = 6
 SAMPLE_CLASSES = 40       # classes shown in the sample grid, at most
@@ -43,9 +43,8 @@ def dataset_section(report: ReportData) -> Section:
     """Images per class and split, duplicates and leakage, and the skipped files."""
     section = Section("dataset", "Dataset")
     config = report.files.config
-    sources = [f"data: {config.data}"] + [f"{key}: {value}" for key, value in
-                                         (("validation", config.val), ("test", config.test))
-                                         if value]
+    given = (("data", config.data), ("validation", config.val), ("test", config.test))
+    sources = [f"{key}: {shown_path(value)}" for key, value in given if value]
     section.blocks.append(paragraph("; ".join(sources)))
     if report.data is None:
         section.blocks.append(note(report.notes["data"]))

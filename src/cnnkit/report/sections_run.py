@@ -10,7 +10,19 @@ import yaml
 from ..diagnosis.finding import format_value
 from . import plots
 from .gather import ReportData
-from .html import Plot, Section, bullet_list, escape, heading, note, paragraph, preformatted, table
+from .html import (
+    Plot,
+    Section,
+    bullet_list,
+    escape,
+    heading,
+    note,
+    paragraph,
+    preformatted,
+    shown_path,
+    shown_settings,
+    table,
+)
 
 DIAGNOSIS_INPUTS = (("training curves", "history"), ("test or validation evaluation", "evaluation"),
                     ("training class counts", "data"), ("leakage check", "leakage"))
@@ -88,7 +100,8 @@ def model_section(report: ReportData) -> Section:
     lines: list[str] = []
     report.model.summary(print_fn=lines.append)
     classes = report.model.class_names or []
-    section.blocks += [paragraph(f"{report.model_source} ({report.files.config.model}), "
+    name = shown_path(report.files.config.model)
+    section.blocks += [paragraph(f"{report.model_source} ({name}), "
                                  f"{len(classes)} classes"),
                        preformatted("\n".join(lines))]
     return section
@@ -99,7 +112,8 @@ def config_section(report: ReportData) -> Section:
     files = report.files
     section = Section("config", "Settings and timings")
     section.blocks += [heading("config.yaml"),
-                       preformatted(yaml.safe_dump(files.config.to_dict(), sort_keys=False),
+                       preformatted(yaml.safe_dump(shown_settings(files.config.to_dict()),
+                                                   sort_keys=False),
                                     "columns"),
                        heading("Timings")]
     if not files.timing:

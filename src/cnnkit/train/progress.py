@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -15,6 +16,18 @@ def resolve_verbose(verbose) -> int:
     return int(verbose)
 
 
+MIN_BAR_COLUMNS = 40  # narrower, a bar would hide the metrics: one line per epoch instead
+
+
+def terminal_columns() -> int:
+    """The width of the terminal stdout shows on (a large number when it has none, since
+    then nothing is cut)."""
+    try:
+        return os.get_terminal_size().columns  # of file descriptor 1, stdout
+    except (OSError, ValueError):
+        return 1_000
+
+
 def format_logs(logs: dict[str, float]) -> str:
     """``accuracy: 0.9912 - loss: 0.0282 - val_accuracy: ...`` as Keras prints it."""
     shown = {k: v for k, v in logs.items() if k != "learning_rate"}
@@ -25,6 +38,8 @@ class EpochProgress:
     """Shows one epoch's progress; ``verbose`` 0 silent, 1 bar, 2 one line at the end."""
 
     def __init__(self, verbose: int, epoch: int, epochs: int, steps: int, start_step: int = 0):
+        if verbose == 1 and terminal_columns() < MIN_BAR_COLUMNS:
+            verbose = 2  # a terminal of width 0 (or a few columns) would cut the metrics off
         self.verbose = verbose
         self.steps = steps
         self.start = time.perf_counter()

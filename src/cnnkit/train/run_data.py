@@ -1,6 +1,6 @@
 """The datasets of a training run, loaded as its :class:`RunConfig` says: the training
-split (with ``fraction``), validation (its own split, ``--val``, or held out with
-``val_split``) and test, all with the training set's classes and image size."""
+split, validation (its own split, ``--val``, or held out with ``val_split``) and test, all
+with the training set's classes and image size, each cut to ``fraction`` of its images."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ class RunData:
 
 def load_run_data(config: RunConfig, image_size=None, channels=None, classes=None,
                   quiet=False) -> RunData:
-    """Training data (with ``fraction``), validation (own split, ``--val`` or held out with
-    ``val_split``) and test data, all with the training set's classes and image size.
+    """Training data, validation (own split, ``--val`` or held out with ``val_split``) and
+    test data, all with the training set's classes and image size, and each a stratified
+    ``fraction`` of its images (a quick trial validates and tests quickly too).
     ``image_size``, ``channels`` and ``classes`` (names, in the model's order) fit the data
     to a model that already exists."""
     size = image_size or config.image_size
@@ -39,9 +40,8 @@ def load_run_data(config: RunConfig, image_size=None, channels=None, classes=Non
     if val is None and config.val_split > 0:
         train, val = train.split(config.val_split, seed=config.seed)
     test = _one_split(config.test, "test", same) if config.test else splits.get("test")
-    if config.fraction < 1.0:
-        train = train.fraction(config.fraction, seed=config.seed)
-    return RunData(train, val, test)
+    return RunData(*(None if split is None else split.fraction(config.fraction, config.seed)
+                     for split in (train, val, test)))
 
 
 def _one_split(source: str, preferred: str, options: dict) -> ImageDataset:

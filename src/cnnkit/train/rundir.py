@@ -15,9 +15,12 @@ is the one place its layout is spelled, for the files' writers and readers alike
       .cnnkit-run        marks the folder as a run directory cnnkit created
 
 An existing directory is never overwritten silently: a new run gets a ``-2``, ``-3``...
-suffix unless ``overwrite`` is set. ``overwrite`` replaces only an empty folder or a run
-directory as cnnkit wrote it (:func:`check_replaceable`): never a folder holding anything
-else, the current directory, or the new run's own inputs.
+suffix unless ``overwrite`` is set. The one exception is a directory whose run failed
+before its first checkpoint (its log.txt ends with the error, see :meth:`RunLog.failure`)
+and which holds nothing but cnnkit's files: it holds nothing to resume, so the next run
+with that name reuses it instead of making ``NAME-2``. ``overwrite`` replaces only an empty
+folder or a run directory as cnnkit wrote it (:func:`check_replaceable`): never a folder
+holding anything else, the current directory, or the new run's own inputs.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lea
 
 
 RUN_MARKER = ".cnnkit-run"  # written into every new run directory
+FAILURE = "run failed: "  # starts the last line of a failed run's log.txt
+AFTER_FAILURE = ("report: ", "warning: the report")  # what a failed run may log after it
 # Everything a run writes, folder by folder (names or patterns): None is a file, a dict a
 # folder, "*" a saved model (a file or a folder whose inside is cnnkit's own).
 RUN_LAYOUT: dict = {
@@ -76,6 +81,24 @@ class RunDir:
     def is_run(self) -> bool:
         """True when the folder has a ``config.yaml`` (every run writes it first)."""
         return self.config.is_file()
+
+    def failure(self) -> str | None:
+        """The error that ended the run (log.txt's last line but for the report's, written
+        by :meth:`RunLog.failure`), or None when it did not fail."""
+        try:
+            lines = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return None
+        while lines and lines[-1].startswith(AFTER_FAILURE):
+            lines.pop()
+        return lines[-1][len(FAILURE):] if lines and lines[-1].startswith(FAILURE) else None
+
+    def failed_early(self) -> bool:
+        """A run directory cnnkit made whose run failed before its first checkpoint and model,
+        holding nothing but cnnkit's files: nothing in it can be resumed."""
+        return (self.marker.is_file() and not self.checkpoint.exists()
+                and not (self.path / "model").exists() and self.failure() is not None
+                and not _foreign_entries(self.path, RUN_LAYOUT))
 _REFUSED = "--overwrite refused, nothing was deleted"
 
 
@@ -95,9 +118,11 @@ def new_run_dir(requested: Path, overwrite: bool, inputs: tuple = ()) -> Path:
         return requested
     path = requested
     suffix = 2
-    while path.exists():
+    while path.exists() and not (path.is_dir() and RunDir(path).failed_early()):
         path = requested.with_name(f"{requested.name}-{suffix}")
         suffix += 1
+    if path.exists():
+        shutil.rmtree(path)  # a failed run's own files, nothing to resume (failed_early)
     try:
         path.mkdir(parents=True)
     except OSError as exc:
@@ -206,6 +231,12 @@ class RunLog:
     def note(self, message: str) -> None:
         """A notice for the user (stderr) that is also logged."""
         self._print(message, sys.stderr, show=not self.quiet)
+
+    def failure(self, exc: BaseException) -> None:
+        """Record the error that ends the run as one line of log.txt, its last but for the
+        report's (not printed: the command line prints it with its hint)."""
+        text = str(exc) if str(exc) else type(exc).__name__
+        self.file_only(FAILURE + " ".join(text.split()))
 
     def _print(self, message: str, stream, show: bool) -> None:
         if show:

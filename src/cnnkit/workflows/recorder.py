@@ -36,7 +36,6 @@ class RunRecorder(TrainerHook):
         self.interrupt = interrupt
         self.last_checkpoint = time.monotonic()
         self.best: float | None = None
-        self.trainer = None
 
     def checkpoint(self, trainer, finished: bool = False) -> None:
         """Write the checkpoint now (atomically)."""
@@ -59,7 +58,6 @@ class RunRecorder(TrainerHook):
             self.checkpoint(trainer)
 
     def after_epoch(self, trainer) -> None:
-        self.trainer = trainer
         model = trainer.model
         logs = {k: v[-1] for k, v in trainer.history.history.items()}
         monitored = logs.get("val_loss", logs.get("loss"))
@@ -77,9 +75,9 @@ class RunRecorder(TrainerHook):
         self.log.file_only(f"epoch {trainer.history.epoch[-1] + 1}: " + ", ".join(
             f"{k}={v:.4g}" for k, v in logs.items()))
 
-    def finish(self, model) -> None:
+    def finish(self, trainer) -> None:
         """Save the final weights (the best ones after early stopping with restore) as
-        model/last and mark the checkpoint finished."""
-        model.save(self.run_dir.model("last"))
-        if self.trainer is not None:
-            self.checkpoint(self.trainer, finished=True)
+        model/last and mark the checkpoint finished (also when this process trained no
+        epoch: a run resumed from its last epoch's checkpoint)."""
+        trainer.model.save(self.run_dir.model("last"))
+        self.checkpoint(trainer, finished=True)

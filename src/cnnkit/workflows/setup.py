@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import LayerShapeError, ShapeError
+from ..errors import CnnkitError, LayerShapeError, ShapeError
 from ..models import load_model
 from ..spec import is_saved_model, resolve_model
 from ..train.augment import parse_augment
@@ -13,6 +13,8 @@ from ..train.optimizers import get as get_optimizer
 from ..train.run_data import RunData
 from ..train.schedules import is_plateau, make_schedule, parse_schedule, plateau_callback
 
+SIZES_TO_TRY = (32, 64, 128, 224)  # --image-size values a too-small-images hint may suggest
+
 
 def build_model(config: RunConfig, data: RunData):
     """The model named by ``config.model`` for this data, compiled for the run."""
@@ -22,9 +24,8 @@ def build_model(config: RunConfig, data: RunData):
     except LayerShapeError as exc:
         raise ShapeError(
             f"the images ({shape[0]}x{shape[1]}x{shape[2]}) do not fit model "
-            f"{config.model!r}: {exc.message}",
-            hint="pass a larger --image-size (e.g. --image-size 32) or choose a model for "
-                 "small images") from exc
+            f"{config.model!r}: {exc.message}", hint=_size_hint(config.model, shape, classes)
+        ) from exc
     return compile_for_run(model, config, data)
 
 
@@ -44,6 +45,18 @@ def compile_for_run(model, config: RunConfig, data: RunData):
                   metrics=["accuracy"])
     model.class_names = list(data.train.class_names)
     return model
+
+
+def _size_hint(name: str, shape: tuple[int, int, int], classes: int) -> str:
+    """The smallest usual --image-size larger than the images' at which the model builds
+    (the images' own size never is suggested), else: choose another model."""
+    for side in (s for s in SIZES_TO_TRY if s > max(shape[:2])):
+        try:
+            resolve_model(name, (side, side, shape[2]), classes)
+        except CnnkitError:
+            continue
+        return f"pass --image-size {side} (or more), or choose a model for smaller images"
+    return f"choose a model for {shape[0]}x{shape[1]} images"
 
 
 def fit_to_saved_model(name: str) -> dict:

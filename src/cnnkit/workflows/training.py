@@ -9,14 +9,12 @@ and hooks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from ..errors import ConfigError
 from ..models.loading import model_from_config
-from ..report.write import write_run_report
 from ..seeding import set_seed
 from ..thread_count import set_torch_threads
 from ..train.callbacks import EarlyStopping
@@ -30,19 +28,9 @@ from ..train.progress import resolve_verbose
 from ..train.run_data import RunData, load_run_data
 from ..train.rundir import RunDir, RunLog, check_replaceable, default_run_name, new_run_dir
 from . import pretrained
-from .final_test import best_validation, evaluate_test_split
+from .completion import Run, complete, conclude, recording_failure
 from .recorder import RunRecorder
 from .setup import build_model, fit_to_saved_model, trainer_plugins
-
-
-@dataclass
-class Run:
-    """A finished (or stopped) run: its directory, model and results."""
-
-    directory: Path
-    model: object
-    history: object
-    test_metrics: dict | None
 
 
 def train(config: RunConfig, quiet: bool = False) -> Run:
@@ -92,6 +80,8 @@ def resume(directory: Path, epochs: int | None = None, quiet: bool = False) -> R
         return _execute(run_dir, config, log, quiet, data, model, checkpoint=None)
     state = read_checkpoint(run_dir.checkpoint)
     if state.get("finished") and state["loop"]["epoch"] >= config.epochs:
+        if not run_dir.report.exists():
+            return complete(run_dir, config, log, quiet, state)
         log(f"{run_dir.path}: the run already finished {state['loop']['epoch']} epoch(s); "
             f"pass --epochs N (more than {state['loop']['epoch']}) to train further")
         return Run(run_dir.path, None, None, None)
@@ -152,9 +142,9 @@ def _execute(run_dir: RunDir, config: RunConfig, log: RunLog, quiet: bool, data:
     plugins, extra_callbacks, class_weight = trainer_plugins(
         config, data, model.preprocess.value_range())
     callbacks += extra_callbacks
-    frozen = (pretrained.frozen_phase(model, data, config, log, run_dir)
-              if config.weights else None)
-    with catch_interrupt() as interrupt:
+    with catch_interrupt() as interrupt, recording_failure(run_dir, log, model, data, quiet):
+        frozen = (pretrained.frozen_phase(model, data, config, log, run_dir)
+                  if config.weights else None)
         recorder = RunRecorder(run_dir, config, log, interrupt,
                                frozen.rows if frozen else ())
         if checkpoint is not None:
@@ -168,17 +158,15 @@ def _execute(run_dir: RunDir, config: RunConfig, log: RunLog, quiet: bool, data:
         trainer = Trainer(model, plan.task, model.precision, hooks=[recorder],
                           threads=config.threads, **plugins)
         history = trainer.run(plan, resume_from=checkpoint)
-    pretrained.keep_best(model, frozen, recorder.best)
-    recorder.finish(model)
-    test_metrics = evaluate_test_split(model, data.test, run_dir, log)
-    write_run_report(run_dir.path, data, log, quiet)
-    if test_metrics is None:
-        log.result(best_validation(history.history))
-    log.result(f"run directory: {run_dir.path}")
-    return Run(run_dir.path, model, history, test_metrics)
+        pretrained.keep_best(model, frozen, recorder.best)
+        recorder.finish(trainer)
+        return conclude(run_dir, model, data, history.history, log, quiet, history)
 
 
 def _log_start(log: RunLog, data: RunData, model, config: RunConfig, precision: str) -> None:
+    if config.fraction < 1.0:
+        log(f"--fraction {config.fraction:g}: training, validation and test each use "
+            f"{config.fraction:.0%} of their images (stratified)")
     log(data.train.summary())
     for name, dataset in (("validation", data.val), ("test", data.test)):
         if dataset is not None:
