@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..models.loading import model_from_config
 from ..report.write import write_run_report
 from ..seeding import set_seed
+from ..spec import check_model_name
 from ..train.callbacks import EarlyStopping
 from ..train.checkpoint import read_checkpoint
 from ..train.config import RunConfig
@@ -50,6 +51,8 @@ def train(config: RunConfig, quiet: bool = False) -> Run:
     previous run only once the new inputs proved usable), train, test, and write every run
     file."""
     config.validate()
+    if config.model:
+        check_model_name(config.model)  # before any data is read or cached
     inputs = (config.data, config.val, config.test, config.model)
     if config.overwrite and (config.out or config.model):
         check_replaceable(_run_path(config), inputs)  # before anything is read
