@@ -175,8 +175,9 @@ class ModuleModel(Model):
     def child_rows(self) -> list[tuple[str, tuple, tuple, int, bool]]:
         """One row per top-level child of the module that an image passes through, in
         definition order: ``"name (Kind)"``, its (first) input and its output shape per
-        image (channels-last; ``()`` for a non-tensor input), its weights and statistics (as ``summary()`` counts them),
-        and whether it has a kernel (a weight of 2 or more dimensions)."""
+        image (channels-last; ``()`` for a non-tensor input), its weights and statistics
+        (as ``summary()`` counts them), and whether it has a kernel (a weight of 2 or more
+        dimensions)."""
         rows = []
         for name, shape_in, shape_out in self._rows:
             child = getattr(self.net.module, name)
