@@ -33,10 +33,12 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks examples scripts
 
-# The speed suite, then the kernels built for each instruction set (native, AVX2, SSE4.2).
+# The speed suite, the kernels built for each instruction set (native, AVX2, SSE4.2), then
+# the zoo's networks against the same modules in a plain PyTorch loop.
 bench: install
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/builds.py
+	$(PY) benchmarks/zoo_speed.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
