@@ -169,7 +169,7 @@ def test_summary_errors_say_what_to_do(model_file, capsys):
     code, _, err = run(capsys, "summary", "small-cnn")
     assert code == 5
     assert "needs an input shape" in err and "--input-shape 28x28x1" in err
-    code, _, err = run(capsys, "summary", "smallcnn", "--input-shape", "32x32x3")
+    code, _, err = run(capsys, "summary", "smal-cnn", "--input-shape", "32x32x3")
     assert code == 2
     assert "did you mean 'small-cnn'?" in err
     code, _, err = run(capsys, "summary", model_file, "--input-shape", "32x32x3")
