@@ -34,10 +34,12 @@ lint: install
 	$(VENV)/bin/ruff check src tests benchmarks examples scripts
 	$(PY) scripts/check_imports.py
 
-# The speed suite, then the kernels built for each instruction set (native, AVX2, SSE4.2).
+# The speed suite, the kernels built for each instruction set (native, AVX2, SSE4.2), then
+# the zoo's networks against the same modules in a plain PyTorch loop.
 bench: install
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/builds.py
+	$(PY) benchmarks/zoo_speed.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -246,7 +246,8 @@ def resolve_model(name_or_path, input_shape: Sequence[int] | None,
     """The model ``name_or_path`` names, for images of ``input_shape`` (H, W, C) and
     ``num_classes`` classes.
 
-    - a built-in architecture name (``cnnkit.zoo.names()``): a new model, which needs both;
+    - a built-in architecture name (``cnnkit.zoo.names()``): a new model, which needs both
+      (a family's default input size when ``input_shape`` is None);
     - a layer-spec file (.yaml/.yml/.json): see :func:`cnnkit.spec.model_from_spec`;
     - a saved model (a folder with model.json, or a .keras/.cnnkit file): loaded, and
       checked against ``input_shape`` and ``num_classes`` when they are given.
@@ -255,6 +256,7 @@ def resolve_model(name_or_path, input_shape: Sequence[int] | None,
     built-in name.
     """
     text = os.fspath(name_or_path)
+    check_model_name(text)
     path = Path(text)
     if path.suffix.lower() in SPEC_SUFFIXES:
         return built_within_memory(lambda: model_from_spec(path, input_shape, num_classes),
@@ -263,15 +265,26 @@ def resolve_model(name_or_path, input_shape: Sequence[int] | None,
         model = load_model(path)
         check_fits(model, text, input_shape, num_classes)
         return model
-    if zoo.find(text) is not None:
-        missing = [what for what, value in (("an input shape", input_shape),
-                                            ("the number of classes", num_classes))
-                   if value is None]
-        if missing:
-            raise ShapeError(f"built-in architecture {text!r} needs {' and '.join(missing)}",
-                             hint="on the command line: --input-shape 28x28x1 --classes 10; "
-                                  "in Python: zoo.get(name, (28, 28, 1), 10)")
-        return zoo.get(text, input_shape, num_classes)
+    # a built-in name: a family has a default input size, a tutorial CNN is built for the data
+    missing = [what for what, value in (
+        ("an input shape", input_shape if zoo.find(text) in zoo.SEQUENTIAL else ()),
+        ("the number of classes", num_classes)) if value is None]
+    if missing:
+        raise ShapeError(f"built-in architecture {text!r} needs {' and '.join(missing)}",
+                         hint="on the command line: --input-shape 28x28x1 --classes 10; "
+                              "in Python: zoo.get(name, (28, 28, 1), 10)")
+    return zoo.get(text, input_shape, num_classes)
+
+
+def check_model_name(name_or_path) -> None:
+    """Raise a :class:`ConfigError` with did-you-mean unless ``name_or_path`` could name a
+    model (a layer-spec file name, a saved model or other existing path, or a built-in
+    architecture): a run checks this before it reads data or writes anything."""
+    text = os.fspath(name_or_path)
+    path = Path(text)
+    if (path.suffix.lower() in SPEC_SUFFIXES or is_saved_model(path) or path.exists()
+            or zoo.find(text) is not None):
+        return
     raise ConfigError(f"unknown model {text!r}: not a file, a folder or a built-in architecture",
                       hint=f"give a saved model, a layer-spec file (.yaml, .json) or a "
                            f"built-in name; {did_you_mean(text, zoo.names())}")

@@ -30,13 +30,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_models(args: argparse.Namespace) -> int:
     """Print the table; returns 0 (1 when the filter matches nothing)."""
     from .. import zoo
-    from ..zoo.measure import describe
+    from ..zoo.measure import describe, labels
 
     wanted = (args.filter or "").lower()
     rows = []
     for name in zoo.names():
-        row = describe(name)
-        if wanted in name or wanted in row.family or wanted in row.also_called.lower():
+        family, also_called = labels(name)
+        if wanted in name or wanted in family or wanted in also_called.lower():
+            row = describe(name)
             rows.append((row.name, row.family, row.params,
                          "x".join(map(str, row.input_shape)), row.classes,
                          _multiply_adds(row.macs), row.also_called))

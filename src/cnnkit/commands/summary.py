@@ -11,6 +11,7 @@ DEFAULT_CLASSES = 10
 EXAMPLES = """examples:
   cnnkit summary tutorial-mnist --input-shape 28x28x1
   cnnkit summary small-cnn --input-shape 64x64x3 --classes 5
+  cnnkit summary resnet50 --input-shape 224x224x3
   cnnkit summary my-cnn.yaml --input-shape 32x32x3
   cnnkit summary runs/small-cnn-photos/model/best"""
 
@@ -29,11 +30,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``MODEL|SPEC``, ``--input-shape`` and ``--classes``, read by :func:`model_from_args`."""
     parser.add_argument("model", metavar="MODEL|SPEC",
-                        help="a built-in architecture (tutorial-mnist, tutorial-cifar10, "
-                             "small-cnn), a layer-spec .yaml/.json file or a saved model")
+                        help="a built-in architecture (tutorial-mnist, small-cnn, "
+                             "resnet50, ...: 'cnnkit models' lists them), a layer-spec "
+                             ".yaml/.json file or a saved model")
     parser.add_argument("--input-shape", type=input_shape, metavar="HxWxC",
                         help="image height x width x channels, e.g. 28x28x1 (needed unless "
-                             "the spec or the saved model gives it)")
+                             "the spec or the saved model gives it; a famous architecture "
+                             "has a default, e.g. 224x224x3)")
     parser.add_argument("--classes", type=int, metavar="N",
                         help=f"number of classes (default {DEFAULT_CLASSES}; a saved model "
                              "has its own)")

@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   cnnkit train photos/                # a model chosen from the data (the log says which)
   cnnkit train ../shared/data/mnist-png.tar.gz --model tutorial-mnist --epochs 3
   cnnkit train photos/ --model small-cnn --image-size 64 --augment auto --schedule cosine
+  cnnkit train photos/ --model resnet18 --image-size 128     # 'cnnkit models' lists names
   cnnkit train photos/ -q             # prints only the final accuracy and the run directory
   cnnkit train --config run.yaml --epochs 20          # flags override the file
   cnnkit train --resume runs/small-cnn-photos         # continue exactly where it stopped
@@ -59,9 +60,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                       help="stop at the first bad image instead of skipping it")
     model = p.add_argument_group("model and optimisation")
     model.add_argument("--model", metavar="NAME|SPEC|SAVED",
-                       help="tutorial-mnist, tutorial-cifar10, small-cnn, a layer-spec "
-                            ".yaml/.json file, or a saved model to continue from (default: "
-                            "chosen from the data, see docs/training.md)")
+                       help="a built-in architecture (tutorial-mnist, tutorial-cifar10, "
+                            "small-cnn, lenet5, resnet18, resnet20, resnet50, mobilenet-v2, "
+                            "efficientnet-b0, convnext-tiny, ...: 'cnnkit models' lists them "
+                            "all), a layer-spec .yaml/.json file, or a saved model to continue "
+                            "from (default: chosen from the data, see docs/training.md)")
     weights = model.add_mutually_exclusive_group()
     weights.add_argument("--pretrained", action="store_const", const="imagenet",
                          dest="weights",

@@ -39,10 +39,15 @@ class ParamRow:
 
 
 def compare_params(model) -> list[ParamRow]:
-    """A :class:`ParamRow` per layer of ``model``, in order. Parameter counts match
-    ``model.summary()`` (BatchNormalization's moving statistics included)."""
+    """A :class:`ParamRow` per layer of ``model``, in order (for a wrapped torch module, per
+    top-level child). Parameter counts match ``model.summary()`` (BatchNormalization's
+    moving statistics included)."""
     if not model.built:
         model.build()
+    if hasattr(model, "child_rows"):  # a wrapped torch module (ModuleModel): its children
+        return [ParamRow(label, shape_in, shape_out, count,
+                         dense_params(shape_in, math.prod(shape_out)) if learns else None)
+                for label, shape_in, shape_out, count, learns in model.child_rows()]
     rows = []
     inputs: dict[str, tuple[int, ...]] = {}  # each layer's (first) input shape
     for layer, shape in model.net.layer_inputs():

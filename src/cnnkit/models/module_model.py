@@ -20,11 +20,14 @@ Keras's ``include_top=False`` has no head weights. ``get_weights()`` gives the s
 the module's order and torch's layout (there is no Keras layout for these modules).
 
 The catalog entries this finds by name (for ``load_model``) are those registered with
-:func:`register_network`; the zoo registers its own.
+:func:`register_network`. The zoo registers its own when imported; a name not registered
+yet imports the zoo first (:data:`BUILT_IN_CATALOG`), so ``load_model`` opens a saved zoo
+model in a program that never imported ``cnnkit.zoo``.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
@@ -40,6 +43,9 @@ from .preprocess import RAW_PIXELS
 from .summary import format_shape
 
 NETWORKS: dict[str, Any] = {}  # catalog entries by name, for configs
+# the package that registers the built-in networks when imported: named, not imported
+# here, because it is built on this one (it sits on a higher layer)
+BUILT_IN_CATALOG = "cnnkit.zoo"
 POOLINGS = (None, "avg", "max")
 
 
@@ -80,7 +86,7 @@ class ModuleModel(Model):
         self.options = dict(options)
         size = self.entry.input_size
         self._input_shape = _shape(input_shape or (size, size, 3), self.entry)
-        self._rows: list[tuple[str, str, int]] = []
+        self._rows: list[tuple[str, tuple, tuple]] = []  # name, input, output
         try:
             module = self.entry.build(num_classes=classes, **self.options)
         except TypeError as exc:  # an option the architecture does not take
@@ -129,9 +135,11 @@ class ModuleModel(Model):
         module, seen, order = self.net.module, {}, []
 
         def hook(name):
-            def record(_module, _inputs, output):
-                if isinstance(output, torch.Tensor):
-                    seen[name] = _keras_shape(output)
+            def record(_module, inputs, output):
+                if isinstance(output, torch.Tensor) and name not in seen:
+                    first = inputs[0] if inputs else None
+                    seen[name] = (_keras_shape(first) if isinstance(first, torch.Tensor)
+                                  else (), _keras_shape(output))
                     order.append(name)
             return record
 
@@ -161,14 +169,26 @@ class ModuleModel(Model):
         self.net.output_shape = (_keras_shape(head) if self.include_top
                                  else (features.shape[1],) if self.pooling
                                  else _keras_shape(features))
-        names = [name for name, _ in module.named_children() if name in seen]
-        self._rows = [(name, type(getattr(module, name)).__name__, seen[name]) for name in names]
+        self._rows = [(name, *seen[name]) for name, _ in module.named_children()
+                      if name in seen]
+
+    def child_rows(self) -> list[tuple[str, tuple, tuple, int, bool]]:
+        """One row per top-level child of the module that an image passes through, in
+        definition order: ``"name (Kind)"``, its (first) input and its output shape per
+        image (channels-last; ``()`` for a non-tensor input), its weights and statistics
+        (as ``summary()`` counts them), and whether it has a kernel (a weight of 2 or more
+        dimensions)."""
+        rows = []
+        for name, shape_in, shape_out in self._rows:
+            child = getattr(self.net.module, name)
+            rows.append((f"{name} ({type(child).__name__})", shape_in, shape_out,
+                         sum(p.numel() for p in child.parameters()) + _statistics(child),
+                         any(p.dim() > 1 for p in child.parameters())))
+        return rows
 
     def _summary_rows(self) -> list[tuple]:
-        rows = [(f"{name} ({kind})", format_shape(shape),
-                 sum(p.numel() for p in getattr(self.net.module, name).parameters())
-                 + _statistics(getattr(self.net.module, name)))
-                for name, kind, shape in self._rows]
+        rows = [(label, format_shape(shape), count)
+                for label, _, shape, count, _ in self.child_rows()]
         if not self.include_top and self.pooling:
             kind = "GlobalAveragePooling2D" if self.pooling == "avg" else "GlobalMaxPooling2D"
             rows.append((f"{self.pooling}_pool ({kind})", format_shape(self.net.output_shape),
@@ -245,8 +265,10 @@ class ModuleModel(Model):
 def _entry(network):
     if isinstance(network, str):
         if network not in NETWORKS:
+            importlib.import_module(BUILT_IN_CATALOG)  # registers the built-in networks
+        if network not in NETWORKS:
             raise ConfigError(f"unknown network {network!r}",
-                              hint="import cnnkit.zoo first (it registers its networks); "
+                              hint="register its catalog entry first (register_network); "
                                    + did_you_mean(network, NETWORKS))
         return NETWORKS[network]
     if not callable(getattr(network, "build", None)) or not hasattr(network, "name"):

@@ -16,6 +16,7 @@ import torch
 from ..errors import ConfigError
 from ..models.loading import model_from_config
 from ..seeding import set_seed
+from ..spec import check_model_name
 from ..thread_count import set_torch_threads
 from ..train.callbacks import EarlyStopping
 from ..train.checkpoint import read_checkpoint
@@ -39,6 +40,8 @@ def train(config: RunConfig, quiet: bool = False) -> Run:
     previous run only once the new inputs proved usable), train, test, and write every run
     file."""
     config.validate()
+    if config.model:
+        check_model_name(config.model)  # before any data is read or cached
     inputs = (config.data, config.val, config.test, config.model)
     if config.overwrite and (config.out or config.model):
         check_replaceable(_run_path(config), inputs)  # before anything is read

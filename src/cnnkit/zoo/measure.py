@@ -34,6 +34,16 @@ class Description:
     also_called: str
 
 
+def labels(name: str) -> tuple[str, str]:
+    """The family and the other spellings (torchvision's, Keras's) of a built-in
+    architecture, without building it: what ``cnnkit models TEXT`` filters on."""
+    if name in SEQUENTIAL:
+        return "tutorial", ""
+    entry = NETWORKS[name]
+    also = ", ".join(n for n in (entry.torchvision, entry.keras) if n and n != name)
+    return entry.family.lower(), also
+
+
 def describe(name: str) -> Description:
     """The :class:`Description` of a built-in architecture (any spelling ``find`` takes)."""
     canonical = find(name) or name
@@ -41,7 +51,7 @@ def describe(name: str) -> Description:
         model = SEQUENTIAL[canonical](num_classes=TUTORIAL_CLASSES)
         shape = tuple(model.input_shape[1:])
         x = torch.zeros(1, shape[2], *shape[:2])
-        return Description(canonical, "tutorial", model.count_params(), shape,
+        return Description(canonical, *labels(canonical)[:1], model.count_params(), shape,
                            TUTORIAL_CLASSES, _macs(model.net.eval(), x), "")
     entry = NETWORKS[canonical]
     classes = TUTORIAL_CLASSES if entry.input_size <= 32 else IMAGENET_CLASSES
@@ -50,8 +60,8 @@ def describe(name: str) -> Description:
         x = torch.zeros(1, entry.channels, entry.input_size, entry.input_size)
         macs = _macs(module.eval(), x)
     params = sum(p.numel() for p in module.parameters())
-    also = ", ".join(n for n in (entry.torchvision, entry.keras) if n and n != canonical)
-    return Description(canonical, entry.family.lower(), params,
+    family, also = labels(canonical)
+    return Description(canonical, family, params,
                        (entry.input_size, entry.input_size, entry.channels), classes,
                        macs, also)
 

@@ -69,6 +69,7 @@ def preprocess_input(x, data_format=None):
 
 def _named(network: str, keras_name: str):
     builder = update_wrapper(partial(application, network), application)
+    del builder.__wrapped__  # its signature is the partial's: Keras's, without ``network``
     builder.__name__ = builder.__qualname__ = keras_name
     builder.__doc__ = (f"{keras_name}: the zoo's {network} as a Keras application "
                        f"(see cnnkit.keras.applications.application).")
