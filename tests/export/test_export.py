@@ -1,6 +1,6 @@
 """Export to ONNX and TorchScript: parity with ``model.predict`` on 1,000 real test images
-for the two tutorial CNNs and a zoo network (ResNet-20), the metadata the files carry, fixed and dynamic batches, the
-layer a failed export names, and ``cnnkit export``."""
+for the two tutorial CNNs and a zoo network (ResNet-20), the metadata the files carry,
+fixed and dynamic batches, the layer a failed export names, and ``cnnkit export``."""
 
 from __future__ import annotations
 
