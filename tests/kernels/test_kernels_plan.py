@@ -13,6 +13,7 @@ from cnnkit.models import Model
 from cnnkit.train import batch_gradients
 from cnnkit.train.core_threads import CoreThreads
 from cnnkit.train.loop import Trainer
+from net_paths import node_by_node, outputs_and_grads
 from real_batches import real_batch
 
 
@@ -31,17 +32,6 @@ def residual_net():
     branch = layers.Conv2D(16, 3, padding="same", activation="relu", name="d")(pooled)
     out = layers.Dense(10)(layers.Flatten()(layers.MaxPooling2D(name="p2")(branch)))
     return Model(inputs, out)
-
-
-def node_by_node(net, x):
-    return net.features(x, {net.names[-1]})[net.names[-1]]
-
-
-def outputs_and_grads(net, x, forward):
-    net.zero_grad(set_to_none=True)
-    out = forward(x)
-    (out * torch.linspace(-1, 1, out.shape[-1])).sum().backward()
-    return out.detach(), {n: p.grad.clone() for n, p in net.named_parameters()}
 
 
 def test_the_plan_follows_the_graph():

@@ -7,18 +7,8 @@ from cnnkit import layers as L
 from cnnkit import zoo
 from cnnkit.kernels.build import KERNELS_ENV
 from cnnkit.models import Sequential
+from net_paths import node_by_node, outputs_and_grads
 from real_batches import real_batch
-
-
-def layer_by_layer(net, x):
-    return net.features(x, {net.names[-1]})[net.names[-1]]
-
-
-def outputs_and_grads(net, x, forward):
-    net.zero_grad(set_to_none=True)
-    out = forward(x)
-    (out * torch.linspace(-1, 1, out.shape[-1])).sum().backward()
-    return out.detach(), {n: p.grad.clone() for n, p in net.named_parameters()}
 
 
 @pytest.mark.parametrize("model, rgb", [
@@ -35,7 +25,7 @@ def test_pool_first_is_exact_for_values_and_gradients(model, rgb, monkeypatch):
     assert len(net.pool_first) >= 1
     x = real_batch(channels=3 if rgb else 1)
     fast, fast_grads = outputs_and_grads(net, x, net)
-    slow, slow_grads = outputs_and_grads(net, x, lambda t: layer_by_layer(net, t))
+    slow, slow_grads = outputs_and_grads(net, x, lambda t: node_by_node(net, t))
     assert torch.equal(fast, slow)
     assert fast_grads.keys() == slow_grads.keys()
     for name, grad in fast_grads.items():
