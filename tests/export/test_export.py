@@ -52,16 +52,22 @@ def mnist_model():
     return model
 
 
-@pytest.fixture(scope="module")
-def cifar_model():
-    """The CIFAR-10 tutorial CNN after one short epoch on 5,000 real training photos."""
-    x, y = real_images("cifar10-jpg.tar.gz", TRAIN_PER_CLASS, CIFAR_CLASSES, "train")
+def trained_on_cifar(name: str, per_class: int):
+    """The zoo's ``name`` after one epoch (batch 64) on ``per_class`` real CIFAR-10
+    training photos of each class."""
+    x, y = real_images("cifar10-jpg.tar.gz", per_class, CIFAR_CLASSES, "train")
     set_seed(0)
-    model = zoo.get("tutorial-cifar10", (32, 32, 3), 10)
+    model = zoo.get(name, (32, 32, 3), 10)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=1, batch_size=64, verbose=0)
     model.class_names = CIFAR_CLASSES
     return model
+
+
+@pytest.fixture(scope="module")
+def cifar_model():
+    """The CIFAR-10 tutorial CNN after one short epoch on 5,000 real training photos."""
+    return trained_on_cifar("tutorial-cifar10", TRAIN_PER_CLASS)
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +75,7 @@ def zoo_model():
     """The zoo's ResNet-20 (a graph of residual blocks as a plain torch module, raw pixels
     normalised inside) after 16 steps on 1,000 real CIFAR-10 photos: enough to break the
     initial symmetry, so top-1 agreement is not decided by ties."""
-    x, y = real_images("cifar10-jpg.tar.gz", 100, CIFAR_CLASSES, "train")
-    set_seed(0)
-    model = zoo.get("resnet20", (32, 32, 3), 10)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(x, y, epochs=1, batch_size=64, verbose=0)
-    model.class_names = CIFAR_CLASSES
-    return model
+    return trained_on_cifar("resnet20", 100)
 
 
 @pytest.fixture(scope="module")
