@@ -17,8 +17,8 @@ from .result import Evaluation
 
 
 def evaluate_model(model, dataset: ImageDataset, batch_size: int = 256, progress: bool = True,
-                   top_k: Sequence[int] = (5,), worst: int = 16, bins: int = 15
-                   ) -> Evaluation:
+                   top_k: Sequence[int] = (5,), worst: int = 16, bins: int = 15,
+                   tta: str | None = None) -> Evaluation:
     """Evaluate ``model`` (anything with ``predict`` and ``class_names``, such as a
     :class:`~cnnkit.models.Sequential`) on ``dataset``.
 
@@ -26,7 +26,7 @@ def evaluate_model(model, dataset: ImageDataset, batch_size: int = 256, progress
     name (a class the model does not know is a ShapeError); otherwise the dataset's names
     are used. ``top_k``, ``worst`` and ``bins`` are as for
     :func:`~cnnkit.evaluation.metrics_from_predictions`; ``progress`` shows a bar on a
-    terminal.
+    terminal; ``tta="flip"`` averages each image's and its mirror's probabilities.
     """
     class_names = model.class_names or dataset.class_names
     dataset = align_classes(dataset, class_names)
@@ -35,7 +35,8 @@ def evaluate_model(model, dataset: ImageDataset, batch_size: int = 256, progress
         for start in range(0, len(dataset), batch_size):
             stop = min(start + batch_size, len(dataset))
             probabilities = class_probabilities(
-                model, model.predict(dataset.images[start:stop], batch_size=batch_size))
+                model, model.predict(dataset.images[start:stop], batch_size=batch_size,
+                                     **({"tta": tta} if tta else {})))
             paths = None if dataset.paths is None else dataset.paths[start:stop]
             accumulator.update(dataset.labels[start:stop], probabilities, paths)
             bar.update(stop - start)

@@ -37,6 +37,7 @@ from ..errors import ConfigError
 from ..thread_count import torch_threads
 from ..train.batches import ArraySource
 from ..train.evaluate import batch_outputs
+from ..train.tta import check_tta, flip_average
 from .network import Network
 from .preprocess import Preprocess
 
@@ -86,9 +87,10 @@ class Inference:
         self.compiled_size: int | None = None
 
     def outputs(self, images: np.ndarray, preprocess: Preprocess, batch_size: int,
-                jit_compile: bool | str = "auto") -> torch.Tensor:
+                jit_compile: bool | str = "auto", tta: str | None = None) -> torch.Tensor:
         """The network's outputs (after the output activation) for ``(N, H, W, C)``
-        images, in order, as one float32 tensor."""
+        images, in order, as one float32 tensor; ``tta="flip"`` averages them with the
+        mirror images' (train/tta.py)."""
         net = self.net
         if net.training:  # eval() walks every module: skip it when nothing changed
             net.eval()
@@ -99,10 +101,12 @@ class Inference:
         def forward(batch: torch.Tensor) -> torch.Tensor:
             return self._forward(batch, compiled=compile_now and len(batch) == batch_size)
 
+        activated = (flip_average(forward, net.output_activation) if check_tta(tta)
+                     else lambda batch: net.output_activation(forward(batch)))
         source = ArraySource(images, None, preprocess)
         with torch_threads(threads):
-            outputs = [net.output_activation(output) for output, _, _ in
-                       batch_outputs(forward, source, batch_size, prefetch=0)]
+            outputs = [output for output, _, _ in
+                       batch_outputs(activated, source, batch_size, prefetch=0)]
         self.predicted += len(images)
         return torch.cat(outputs)
 

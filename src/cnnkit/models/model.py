@@ -364,26 +364,28 @@ class Model(ModelLayer, keras_name="Functional"):
             self.preprocess = Preprocess(1.0 / 255.0 if float(sample.max()) <= 1.0 else 1.0)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False, **kwargs):
+                 steps=None, callbacks=None, return_dict=False, tta=None, **kwargs):
         """``[loss, *metrics]`` (or the loss alone without metrics), like Keras.
-        ``steps`` and ``callbacks`` must stay None."""
+        ``steps`` and ``callbacks`` must stay None. ``tta="flip"`` (a cnnkit extension)
+        scores the average of each image's and its mirror image's output."""
         reject_unknown_keywords("evaluate()", kwargs, parameter_names(self.evaluate))
         refuse_unsupported("evaluate()", steps=(steps, None), callbacks=(callbacks, None))
         task = self._task()
         source = self._source(x, y, "x", None if sample_weight is None
                               else np.asarray(sample_weight, dtype=np.float32))
         logs = evaluate(self.net, source, task,
-                        count_argument(batch_size, "batch_size", PREDICT_BATCH))
+                        count_argument(batch_size, "batch_size", PREDICT_BATCH), tta)
         if return_dict:
             return logs
         values = [logs["loss"], *(logs[m.name] for m in self.metrics)]
         return values if len(values) > 1 else values[0]
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
-                **kwargs) -> np.ndarray:
+                tta=None, **kwargs) -> np.ndarray:
         """The model's outputs (probabilities after a softmax) as a float32 NumPy array;
         image outputs are ``(N, H, W, C)``, as in Keras. ``steps`` and ``callbacks`` must
-        stay None."""
+        stay None. ``tta="flip"`` (a cnnkit extension) averages each image's output with
+        its mirror image's (left-right)."""
         reject_unknown_keywords("predict()", kwargs, parameter_names(self.predict))
         refuse_unsupported("predict()", steps=(steps, None), callbacks=(callbacks, None))
         images = as_images(x)
@@ -396,7 +398,7 @@ class Model(ModelLayer, keras_name="Functional"):
             self._inference = Inference(self.net)
         result = self._inference.outputs(images, self.preprocess,
                                          count_argument(batch_size, "batch_size", PREDICT_BATCH),
-                                         self.jit_compile)
+                                         self.jit_compile, tta)
         return (result.permute(0, 2, 3, 1) if result.dim() == 4 else result).numpy()
 
     def predict_on_batch(self, x) -> np.ndarray:

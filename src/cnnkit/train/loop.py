@@ -8,7 +8,7 @@ that checkpoints save and restore.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ from .losses import Loss
 from .metrics import Metric
 from .precision import resolve_precision
 from .progress import EpochProgress
+from .tta import check_tta, flip_average
 from .validation_split import class_counts, warn_on_validation_classes
 
 
@@ -101,6 +102,7 @@ class Trainer:
             "history": self.history.to_dict(),
             "weights": self.model.state_snapshot(),
             "optimizer": self.model.optimizer.torch_optimizer.state_dict(),
+            "ema": self.model.optimizer.ema.state_dict() if self.model.optimizer.ema else None,
             "callbacks": [c.state_dict() for c in (self.callbacks.callbacks
                                                    if self.callbacks else [])],
             "rng": rng_states(),
@@ -113,6 +115,8 @@ class Trainer:
         self.history = History.from_dict(state["history"])
         self.model.load_snapshot(state["weights"])
         self.model.optimizer.load_state(state["optimizer"])
+        if self.model.optimizer.ema is not None and state.get("ema"):
+            self.model.optimizer.ema.load_state_dict(state["ema"])
         callbacks = self.callbacks.callbacks if self.callbacks else []
         if len(callbacks) != len(state["callbacks"]):
             raise CheckpointError(
@@ -147,6 +151,7 @@ class Trainer:
             return self._stop_on_nan(value)
         self._clip(optimizer)
         optimizer.torch_optimizer.step()
+        optimizer.update_average(self.gradients.params)
         with torch.no_grad():
             for output, ys in result.scored:
                 self._count_correct(output, ys)
@@ -231,6 +236,7 @@ class Trainer:
             if not resume:
                 callbacks.on_train_begin()
             self._epochs(train, val, epochs, batch_size, shuffle, callbacks, verbose, resume)
+            self.model.optimizer.finalize_variable_values(self.gradients.params)  # as Keras
         finally:
             for hook in self.hooks:
                 hook.after_training(self)
@@ -295,14 +301,20 @@ class Trainer:
         return evaluate(self.model.net, source, self.task, batch_size)
 
 
-def evaluate(net: torch.nn.Module, source: ArraySource, task: Task, batch_size: int
-             ) -> dict[str, float]:
+def evaluate(net: torch.nn.Module, source: ArraySource, task: Task, batch_size: int,
+             tta: str | None = None) -> dict[str, float]:
     """Keras's loss and metrics of ``net`` over ``source``, exact over all samples, from
-    the one evaluation path (train/evaluate.py): validation and ``evaluate()``."""
+    the one evaluation path (train/evaluate.py): validation and ``evaluate()``. With
+    ``tta="flip"`` they are those of the outputs averaged with the mirror images'
+    (train/tta.py), as probabilities."""
     net.eval()
+    forward = net
+    if check_tta(tta):
+        forward = flip_average(net, net.output_activation if task.on_logits else _same)
+        task = replace(task, on_logits=False)
     loss_sum, seen = 0.0, 0
     correct = dict.fromkeys((m.name for m in task.metrics), 0.0)
-    for output, y, w in batch_outputs(net, source, batch_size):
+    for output, y, w in batch_outputs(forward, source, batch_size):
         loss_sum += float(task.loss(output, y, task.on_logits, w)) * len(output)
         scored = task.outputs_for_metrics(output)
         for metric in task.metrics:
@@ -311,3 +323,8 @@ def evaluate(net: torch.nn.Module, source: ArraySource, task: Task, batch_size: 
         seen += len(output)
     seen = max(seen, 1)
     return {"loss": loss_sum / seen, **{k: v / seen for k, v in correct.items()}}
+
+
+def _same(x: torch.Tensor) -> torch.Tensor:
+    """Outputs that already are probabilities."""
+    return x

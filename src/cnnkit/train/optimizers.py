@@ -2,7 +2,9 @@
 
 Defaults follow Keras 3: Adam/AdamW/RMSprop use ``epsilon=1e-7``; SGD's learning rate is
 0.01, the others' 0.001; AdamW's ``weight_decay`` is 0.004. Gradient clipping arguments
-(``clipnorm``, ``clipvalue``, ``global_clipnorm``) are applied by the trainer.
+(``clipnorm``, ``clipvalue``, ``global_clipnorm``) are applied by the trainer, and so is
+Keras's ``use_ema``/``ema_momentum`` (train/ema.py: a moving average of the weights that
+replaces them at the end of ``fit()``).
 
 SGD, Adam and AdamW use torch's fused CPU kernels (one pass over all weights per step
 instead of a dozen small ops per tensor); RMSprop has none and uses the default one.
@@ -14,6 +16,7 @@ import torch
 
 from ..errors import ConfigError
 from ..naming import did_you_mean
+from .ema import WeightAverage
 
 
 class Optimizer:
@@ -25,8 +28,13 @@ class Optimizer:
 
     def __init__(self, name: str, learning_rate: float, options: dict | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
-                 global_clipnorm: float | None = None):
+                 global_clipnorm: float | None = None, use_ema: bool = False,
+                 ema_momentum: float = 0.99):
         _check_clipping(clipnorm, clipvalue, global_clipnorm)
+        if not 0.0 <= ema_momentum < 1.0:
+            raise ConfigError(f"{name}: ema_momentum must be a number in [0, 1), "
+                              f"got {ema_momentum!r}",
+                              hint="the weight average's decay per step, e.g. 0.99 or 0.999")
         momentum = (options or {}).get("momentum", 0.0)
         if not 0.0 <= momentum <= 1.0:  # Keras raises for SGD; RMSprop's is the same kind
             raise ConfigError(f"{name}: momentum must be a number in [0, 1], got {momentum!r}",
@@ -37,6 +45,9 @@ class Optimizer:
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
         self.global_clipnorm = global_clipnorm
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = float(ema_momentum)
+        self.ema: WeightAverage | None = None
         self.torch_optimizer: torch.optim.Optimizer | None = None
 
     def __repr__(self) -> str:
@@ -67,7 +78,18 @@ class Optimizer:
             params = [{**group, "lr": self._learning_rate * group.get("lr_scale", 1.0)}
                       for group in params]
         self.torch_optimizer = self._make(params, self._learning_rate)
+        self.ema = WeightAverage(self.ema_momentum) if self.use_ema else None
         return self.torch_optimizer
+
+    def update_average(self, weights: list[torch.Tensor]) -> None:
+        """After a step: fold ``weights`` into their moving average (with ``use_ema``)."""
+        if self.ema is not None:
+            self.ema.update(weights)
+
+    def finalize_variable_values(self, weights: list[torch.Tensor]) -> None:
+        """Keras's end of ``fit()``: with ``use_ema``, the weights become their averages."""
+        if self.ema is not None:
+            self.ema.copy_to(weights)
 
     def load_state(self, state: dict) -> None:
         """Load a torch optimizer state (from a checkpoint) into the built optimizer.
@@ -107,7 +129,8 @@ class Optimizer:
         """JSON-ready description, as saved with a model."""
         return {"name": self.name, "learning_rate": self._learning_rate, "options": self.options,
                 "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
-                "global_clipnorm": self.global_clipnorm}
+                "global_clipnorm": self.global_clipnorm, "use_ema": self.use_ema,
+                "ema_momentum": self.ema_momentum}
 
 
 def _check_clipping(clipnorm, clipvalue, global_clipnorm) -> None:
@@ -136,17 +159,16 @@ def _keras_optimizer(name: str, default_lr: float, **defaults):
     """Make a Keras-style optimizer class with ``name`` and defaults."""
 
     def __init__(self, learning_rate: float = default_lr, *, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, **kwargs):
-        unknown = set(kwargs) - set(defaults) - {"name", "use_ema", "ema_momentum",
-                                                  "loss_scale_factor",
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99, **kwargs):
+        unknown = set(kwargs) - set(defaults) - {"name", "loss_scale_factor",
                                                   "gradient_accumulation_steps"}
         if unknown:
             raise ConfigError(f"{cls_name}: unknown argument(s) {sorted(unknown)}",
-                              hint=f"valid: learning_rate, {', '.join(defaults)}, clipnorm, "
-                                   "clipvalue, global_clipnorm")
+                              hint=f"valid: learning_rate, {', '.join(defaults)}, use_ema, "
+                                   "ema_momentum, clipnorm, clipvalue, global_clipnorm")
         options = {**defaults, **{k: v for k, v in kwargs.items() if k in defaults}}
         Optimizer.__init__(self, name, float(learning_rate), options, clipnorm, clipvalue,
-                           global_clipnorm)
+                           global_clipnorm, use_ema, ema_momentum)
 
     cls_name = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW"}[name]
     return type(cls_name, (Optimizer,), {"__init__": __init__,
