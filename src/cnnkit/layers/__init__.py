@@ -52,6 +52,7 @@ from cnnkit.layers.preprocessing import Normalization
 from cnnkit.layers.reshape import Reshape
 from cnnkit.layers.resize import Resizing
 from cnnkit.layers.symbolic import KerasTensor
+from cnnkit.layers.whitening import PatchWhitening
 
 InputLayer = Input
 
@@ -92,6 +93,7 @@ __all__ = [
     "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D",
     "Input", "InputLayer", "KerasTensor",
     "Layer", "LayerError", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Multiply", "Normalization",
+    "PatchWhitening",
     "RandomContrast", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "ReLU",
     "Rescaling", "Reshape", "Resizing", "SeparableConv2D", "SeparableConvolution2D", "Softmax",
     "SpatialDropout2D", "ZeroPadding2D", "add", "average", "concatenate", "deserialize", "get",
