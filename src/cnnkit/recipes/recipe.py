@@ -49,6 +49,9 @@ class Recipe:
     tta: str | None = None           # test-time averaging: "flip" (the image and its mirror)
     precision: str = "auto"          # auto (bf16 where the CPU has it natively), fp32, bf16
     val_split: float = 0.0           # fraction of training images held out for validation
+    target: float = 0.0              # test accuracy it aims at, a fraction (0.99 = 99 %)
+    budget: float | None = None      # s from process start to reach target: 2 idle cores,
+                                     # cached data (benchmarks/run.py --only tta checks it)
     published: tuple[Published, ...] = ()  # results elsewhere, for 'cnnkit recipes'
     measured: str = ""               # this project's number (docs/performance.md, "Recipes")
     notes: tuple[str, ...] = field(default=())  # what was tried, what did not pay
