@@ -20,7 +20,8 @@ Parts (all by default):
 - infer: ``predict()`` img/s at batch 256 and one-image latency, cnnkit against Keras's
   ``predict()`` and ``predict_on_batch()``, all in fp32.
 - peak: the fp32 matmul peak alone (it is also sampled in every training round).
-- tta: time to accuracy of the three tutorial runs (tta.py), one process each.
+- tta: time to accuracy of the three tutorial runs and of every recipe (tta.py), one
+  process each (--quick: the recipes run one epoch; not a measurement).
 
 It prints the tables and the targets of the Speed issue, and writes everything, every
 sample included, to the JSON file. ``--quick`` is a smoke test of the whole suite (few
@@ -44,6 +45,7 @@ import machine
 import report
 import targets
 import tta
+from cnnkit import recipes as cnnkit_recipes
 from cnnkit.train.precision import native_bf16
 from cnnkit_bench import CnnkitFit, CnnkitPredict, compiled_model
 from flops import training_flops
@@ -181,6 +183,12 @@ def tta_part(settings: dict, data_dir: Path) -> list[dict]:
         rows.append(tta.time_to_accuracy(name, data_dir, max_epochs,
                                          settings["tta_train_images"], settings["threads"]))
         log(f"  {rows[-1]['curve']}")
+    for name in cnnkit_recipes.names():
+        log(f"time to accuracy: recipe {name}")
+        rows.append(tta.recipe_time(name, data_dir,
+                                    epochs=1 if settings["tta_train_images"] else None))
+        log(f"  {rows[-1]['curve']}, {rows[-1]['cpu_seconds']} CPU s, "
+            f"load {rows[-1]['load_average']}")
     return rows
 
 

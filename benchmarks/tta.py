@@ -12,6 +12,12 @@ epoch it evaluates the whole test split and prints one JSON line; it stops at th
 epoch that reaches the target, or after ``--max-epochs``.
 
     python benchmarks/tta.py mnist --data ../shared/data      # one run, in this process
+    python benchmarks/tta.py mnist-fast                       # a recipe ('cnnkit recipes')
+
+A recipe (cnnkit.recipes) runs as examples/recipe_run.py: its whole schedule, then one test
+(with the recipe's test-time averaging); its time is from process start to that accuracy,
+and its row also gives the process's CPU seconds and the load average (on a busy machine,
+wall time says little: with 2 threads on an idle machine it is about CPU time / 2).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from cnnkit import recipes as cnnkit_recipes
 from cnnkit.data import load_splits
 from cnnkit.seeding import set_seed
 from cnnkit.train.callbacks import Callback
@@ -40,6 +47,27 @@ def recipes() -> dict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.RUNS
+
+
+def recipe_time(name: str, data_dir: Path, seed: int = 0, epochs: int | None = None,
+                precision: str | None = None) -> dict:
+    """Run recipe ``name`` (examples/recipe_run.py) in a fresh process; its row."""
+    command = [sys.executable, str(ROOT / "examples" / "recipe_run.py"), name,
+               "--data", str(data_dir), "--seed", str(seed)]
+    command += ["--epochs", str(epochs)] if epochs else []
+    command += ["--precision", precision] if precision else []
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"recipe run {name} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    reached = result["test_accuracy"] >= result["target"]
+    return {"run": name, "target": result["target"], "reached": reached,
+            "seconds": result["seconds"] if reached else None, "epochs": result["epochs"],
+            "best_accuracy": result["test_accuracy"], "max_epochs": result["epochs"],
+            "cpu_seconds": result["cpu_seconds"], "load_average": result["load_average"],
+            "budget_seconds": result["budget_seconds"], "precision": result["precision"],
+            "curve": [{"epoch": result["epochs"], "test_accuracy": result["test_accuracy"],
+                       "seconds": result["seconds"]}]}
 
 
 def time_to_accuracy(name: str, data_dir: Path, max_epochs: int,
@@ -98,7 +126,7 @@ def main() -> None:
     """One run in this process (the runner starts it with ``--started``)."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run", choices=list(recipes()))
+    parser.add_argument("run", choices=[*recipes(), *cnnkit_recipes.names()])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--started", type=float, default=None,
                         help="wall-clock time the process was launched (default: now)")
@@ -108,6 +136,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's, all cores)")
     args = parser.parse_args()
+    if args.run in cnnkit_recipes.names():
+        print(json.dumps(recipe_time(args.run, args.data)))
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     run(args.run, args.data, args.started or time.time(), args.max_epochs, args.train_images)

@@ -45,7 +45,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("zoo", "evaluation", "explain", "predict"),  # built on models
     ("weights",),  # pretrained weights for the zoo's networks
     ("spec",),  # the CLI's model names: zoo names, layer-spec files, saved models
-    ("recipes",),  # networks with tuned training settings (cnnkit train --recipe)
+    ("recipes",),  # networks with tuned training settings, and how they train
     ("report", "serve"),  # the HTML report of a run directory; the prediction server
     ("workflows",),  # a whole training run: data, model, trainer, run files, test, report
     ("keras", "commands"),  # the Keras facade, the commands of the CLI

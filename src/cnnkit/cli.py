@@ -18,7 +18,7 @@ from . import __version__
 from .errors import CnnkitError
 
 COMMANDS = ("data", "demo", "train", "predict", "summary", "evaluate", "explain", "report",
-            "models", "export", "serve")
+            "models", "recipes", "export", "serve")
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as for shell tools whose reader went away
 EXIT_OUT_OF_MEMORY = 9  # MemoryError: prints what to shrink, no traceback

@@ -18,6 +18,8 @@ EXAMPLES = """examples:
   cnnkit train --config run.yaml --epochs 20          # flags override the file
   cnnkit train --resume runs/small-cnn-photos         # continue exactly where it stopped
   cnnkit train photos/ --model efficientnet-lite0 --pretrained   # transfer learning
+  cnnkit train --recipe mnist-fast    # a tuned network and settings ('cnnkit recipes')
+  cnnkit train photos/ --recipe cifar10-fast --epochs 20         # flags override it
 
 Every flag is also a key of --config files (use underscores: batch_size: 64)."""
 
@@ -65,6 +67,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                             "efficientnet-b0, convnext-tiny, ...: 'cnnkit models' lists them "
                             "all), a layer-spec .yaml/.json file, or a saved model to continue "
                             "from (default: chosen from the data, see docs/training.md)")
+    model.add_argument("--recipe", metavar="NAME",
+                       help="a tuned network with its training settings ('cnnkit recipes' "
+                            "lists them); the data defaults to the recipe's dataset, other "
+                            "data is resized to the recipe's image size, and any flag given "
+                            "overrides the recipe's setting")
     weights = model.add_mutually_exclusive_group()
     weights.add_argument("--pretrained", action="store_const", const="imagenet",
                          dest="weights",
@@ -94,6 +101,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                             "plateau")
     model.add_argument("--label-smoothing", type=flag_type("label_smoothing"),
                        help="in [0, 1)")
+    model.add_argument("--ema", type=flag_type("ema"), metavar="DECAY",
+                       help="train with a moving average of the weights (Keras's use_ema) "
+                            "of this decay per step, e.g. 0.999; the run ends with the "
+                            "averaged weights")
+    model.add_argument("--tta", choices=["flip"],
+                       help="test the final model on each image and its mirror, averaged")
     model.add_argument("--clip-norm", type=flag_type("clip_norm"),
                        help="clip each gradient's norm to at most this (> 0)")
     model.add_argument("--class-weight", type=_mapping_or_text, metavar="balanced|C=W,...",
@@ -140,6 +153,7 @@ def run_train(args: argparse.Namespace) -> int:
     from ..train.config import RunConfig, config_keys
     from ..workflows import resume, train
     from ..workflows.pretrained import with_recipe
+    from ..workflows.recipe_settings import apply_recipe
 
     if args.resume:
         extra = {k for k, v in vars(args).items()
@@ -155,8 +169,10 @@ def run_train(args: argparse.Namespace) -> int:
     if isinstance(overrides.get("image_size"), tuple):
         overrides["image_size"] = list(overrides["image_size"])
     config = base.merged(overrides)
+    given = {k for k, v in overrides.items() if v is not None} | config_keys(args.config)
+    if config.recipe:
+        config = apply_recipe(config, given)
     if config.weights:
-        given = {k for k, v in overrides.items() if v is not None}
-        config = with_recipe(config, given | config_keys(args.config))
+        config = with_recipe(config, given)
     train(config, quiet=args.quiet)
     return 0

@@ -25,6 +25,8 @@ RECIPE = Recipe(
     ema=0.999,                           # decay of the weight average, per step
     augment="flip,crop=2",               # horizontal flips, shifts of up to 2 px
     tta="flip",                          # test: average the image's and its mirror's output
+    target=0.94,
+    budget=600.0,
     published=(
         Published("ResNet-18 (paperswithcode)", 0.949, "GPU"),
         Published("Google AutoML Vision", 0.939, "24 compute hours"),

@@ -1,52 +1,37 @@
 """``fashion-mnist-fast``: 92 % on Fashion-MNIST within a minute.
 
-A BatchNorm CNN, Nesterov SGD under one cycle, label smoothing, horizontal flips and
-shifts of up to 2 px, and the mirror image averaged in at test time.
+The MNIST recipe's plain CNN (conv 32 - pool - conv 64 - pool - dense 128; its two
+convolutions run as cnnkit's hand-written kernels, so fp32 beats bf16 here) for 8 epochs
+of Adam under one cycle, label smoothing, horizontal flips, and the mirror image averaged
+in at test time (+0.35 points). Tried first: a BatchNorm CNN 32-64-128 with flips and 2 px
+crops for 4 epochs of Nesterov SGD (90.3 % with flip averaging in 123 CPU s: BatchNorm
+and "same" padding make a step 4.5x dearer).
 """
 
 from __future__ import annotations
 
-from ..layers import (
-    Activation,
-    BatchNormalization,
-    Conv2D,
-    Dense,
-    GlobalAveragePooling2D,
-    Input,
-    MaxPooling2D,
-)
-from ..models import Sequential
+from .mnist_fast import build
 from .recipe import Published, Recipe
-
-
-def build(input_shape: tuple[int, int, int], num_classes: int) -> Sequential:
-    """Conv-BN-ReLU stages of 32, 64 and 128 filters, each followed by 2x2 max pooling;
-    global average pooling, softmax."""
-    layers = [Input(input_shape)]
-    for filters in (32, 64, 128):
-        layers += [Conv2D(filters, 3, padding="same", use_bias=False), BatchNormalization(),
-                   Activation("relu"), MaxPooling2D(2)]
-    layers += [GlobalAveragePooling2D(), Dense(num_classes, activation="softmax")]
-    return Sequential(layers, name="fashion_mnist_fast")
-
 
 RECIPE = Recipe(
     name="fashion-mnist-fast",
     dataset="fashion-mnist",
-    summary="BN CNN 32-64-128, Nesterov SGD one cycle, flips and 2 px shifts, flip TTA",
+    summary="tutorial CNN in fp32, 8 epochs of Adam one cycle, flips, flip TTA",
     build=build,
     image_size=28,                       # px
-    epochs=4,                            # passes over the 60,000 training images
+    epochs=8,                            # passes over the 60,000 training images
     batch_size=128,                      # images per step
-    optimizer={"name": "sgd", "learning_rate": 0.1,   # peak rate of the cycle
-               "momentum": 0.9, "nesterov": True,
-               "weight_decay": 5e-4},    # L2 factor on every weight, per step
+    optimizer={"name": "adam", "learning_rate": 3e-3},  # peak rate of the cycle
     schedule="onecycle:pct_start=0.25",  # rises over the first 25 % of the steps
     label_smoothing=0.1,
-    augment="flip,crop=2",               # horizontal flips, shifts of up to 2 px
+    augment="flip",                      # horizontal flips
     tta="flip",                          # test: average the image's and its mirror's output
+    precision="fp32",                    # the hand-written kernels step aside under bf16
+    target=0.92,
+    budget=60.0,
     published=(
         Published("Zalando benchmark, best sklearn model (SVC)", 0.897, "CPU, minutes"),
-        Published("Keras/TF tutorial CNNs (typical)", 0.91, "10+ epochs"),
+        Published("cnnkit tutorial CNN with dropout, Adam (docs/performance.md)", 0.911,
+                  "82 s on 2 cores"),
     ),
 )

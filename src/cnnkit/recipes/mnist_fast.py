@@ -1,7 +1,11 @@
 """``mnist-fast``: 99 % on MNIST in seconds.
 
-A small plain CNN (the first layer runs as cnnkit's fused conv-ReLU-pool kernel, the
-second by Winograd), a few epochs of Nesterov SGD under one cycle, shifts of up to 2 px.
+The Keras tutorial's plain CNN (its first layer runs as cnnkit's fused conv-ReLU-pool
+kernel, the second by Winograd) in fp32, two epochs of Adam under one cycle, label
+smoothing. Measured (1 thread, img per CPU second): this net trains at 7.1k in fp32 and
+4.1k under bf16 autocast (the hand-written kernels step aside under autocast), so the
+recipe stays fp32 on every CPU. Tried: Nesterov SGD at 0.05 with 2 px shifts (98.9 %),
+batch 256 (99.0 %).
 """
 
 from __future__ import annotations
@@ -28,19 +32,21 @@ def build(input_shape: tuple[int, int, int], num_classes: int) -> Sequential:
 RECIPE = Recipe(
     name="mnist-fast",
     dataset="mnist",
-    summary="small CNN, 2 epochs of Nesterov SGD under one cycle, 2 px shifts",
+    summary="tutorial CNN in fp32, 2 epochs of Adam under one cycle, label smoothing",
     build=build,
     image_size=28,                       # px
     epochs=2,                            # passes over the 60,000 training images
     batch_size=128,                      # images per step
-    optimizer={"name": "sgd", "learning_rate": 0.05,  # peak rate of the cycle
-               "momentum": 0.9, "nesterov": True,
-               "weight_decay": 5e-4},    # L2 factor on every weight, per step
+    optimizer={"name": "adam", "learning_rate": 3e-3},  # peak rate of the cycle
     schedule="onecycle:pct_start=0.25",  # rises over the first 25 % of the steps
     label_smoothing=0.1,
-    augment="crop=2",                    # random shifts of up to 2 px (zero padding)
+    precision="fp32",                    # faster than bf16 here: see the docstring
+    target=0.99,
+    budget=15.0,
     published=(
-        Published("LeCun et al. 1998, LeNet-5", 0.9905, "20 epochs, 1998 hardware"),
-        Published("Keras example mnist_convnet", 0.991, "15 epochs, about 1 min on a laptop CPU"),
+        Published("LeCun et al. 1998, LeNet-5", 0.9905, "20 epochs"),
+        Published("Keras example mnist_convnet", 0.99, "15 epochs (about 99 %)"),
+        Published("cnnkit tutorial CNN, Adam (docs/performance.md)", 0.9903,
+                  "22 s on 2 cores"),
     ),
 )

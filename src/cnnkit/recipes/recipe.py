@@ -2,7 +2,8 @@
 
 Each recipe lives in its own file of this package (``mnist_fast.py`` holds ``mnist-fast``)
 as a module-level ``RECIPE = Recipe(...)``; the package finds the files itself
-(``cnnkit.recipes.names()``). Every setting states its unit. Settings that ``cnnkit train``
+(``cnnkit.recipes.names()``); its docstring says what was tried. Every setting states
+its unit. Settings that ``cnnkit train``
 also has a flag for are written in that flag's syntax (``schedule``, ``augment``), so a
 recipe reads like the command line it stands for, and an explicit flag overrides it.
 """
@@ -10,7 +11,7 @@ recipe reads like the command line it stands for, and an explicit flag overrides
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import ConfigError
@@ -49,9 +50,11 @@ class Recipe:
     tta: str | None = None           # test-time averaging: "flip" (the image and its mirror)
     precision: str = "auto"          # auto (bf16 where the CPU has it natively), fp32, bf16
     val_split: float = 0.0           # fraction of training images held out for validation
+    target: float = 0.0              # test accuracy it aims at, a fraction (0.99 = 99 %)
+    budget: float | None = None      # s from process start to reach target: 2 idle cores,
+                                     # cached data (benchmarks/run.py --only tta checks it)
     published: tuple[Published, ...] = ()  # results elsewhere, for 'cnnkit recipes'
     measured: str = ""               # this project's number (docs/performance.md, "Recipes")
-    notes: tuple[str, ...] = field(default=())  # what was tried, what did not pay
 
     def __post_init__(self):
         if self.tta not in (None, "flip"):

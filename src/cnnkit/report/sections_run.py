@@ -100,7 +100,9 @@ def model_section(report: ReportData) -> Section:
     lines: list[str] = []
     report.model.summary(print_fn=lines.append)
     classes = report.model.class_names or []
-    name = shown_path(report.files.config.model)
+    config = report.files.config
+    name = (shown_path(config.model) if config.model or not config.recipe
+            else f"recipe {config.recipe}")
     section.blocks += [paragraph(f"{report.model_source} ({name}), "
                                  f"{len(classes)} classes"),
                        preformatted("\n".join(lines))]

@@ -57,6 +57,7 @@ SETTINGS: dict[str, Bounds] = {
     "weight_decay": Bounds(False, 0),
     "label_smoothing": Bounds(False, 0, 1, high_open=True),
     "clip_norm": _POSITIVE,
+    "ema": Bounds(False, 0, 1, low_open=True, high_open=True),  # decay per step
     "early_stopping": _COUNT,
     "freeze_epochs": _COUNT,
     "threads": _COUNT,

@@ -22,6 +22,7 @@ from .balance import weighting_mode
 from .bounds import SETTINGS, problem
 from .precision import PRECISIONS
 from .schedules import parse_schedule
+from .tta import check_tta
 
 
 @dataclass
@@ -30,6 +31,7 @@ class RunConfig:
 
     data: str | None = None
     model: str | None = None
+    recipe: str | None = None  # a cnnkit.recipes name: model and settings (flags win over it)
     val: str | None = None
     val_split: float = 0.1
     test: str | None = None
@@ -42,6 +44,8 @@ class RunConfig:
     weight_decay: float = 0.0
     schedule: str = "constant"
     label_smoothing: float = 0.0
+    ema: float | None = None  # decay per step of the weights' moving average (use_ema)
+    tta: str | None = None  # "flip": the final test averages each image and its mirror
     clip_norm: float | None = None
     class_weight: str | dict | None = None
     balanced_sampling: bool = False
@@ -74,6 +78,7 @@ class RunConfig:
             if reason := problem(name, value):
                 raise ConfigError(reason, hint="see 'cnnkit train --help' and "
                                                "docs/training.md for each setting")
+        check_tta(self.tta)
         if self.precision not in PRECISIONS:
             raise ConfigError("precision must be auto, fp32 or bf16")
         # names checked now, not after minutes of decoding; the largest image shape lets

@@ -34,10 +34,11 @@ class Run:
 
 
 def conclude(run_dir: RunDir, model, data: RunData, logs: dict, log: RunLog, quiet: bool,
-             history=None) -> Run:
-    """Evaluate the trained ``model`` on the test split (metrics.json), write the report
-    and log the headline; ``logs`` is the history's ``{name: [value per epoch]}``."""
-    test_metrics = evaluate_test_split(model, data.test, run_dir, log)
+             history=None, tta: str | None = None) -> Run:
+    """Evaluate the trained ``model`` on the test split (metrics.json; ``tta="flip"``
+    averages each image with its mirror), write the report and log the headline; ``logs``
+    is the history's ``{name: [value per epoch]}``."""
+    test_metrics = evaluate_test_split(model, data.test, run_dir, log, tta)
     write_run_report(run_dir.path, data, log, quiet)
     if test_metrics is None:
         log.result(best_validation(logs))
@@ -60,7 +61,8 @@ def complete(run_dir: RunDir, config: RunConfig, log: RunLog, quiet: bool, state
                          classes=model.class_names, quiet=quiet)
     history = History.from_dict(state["history"])
     with recording_failure(run_dir, log, model, data, quiet):
-        return conclude(run_dir, model, data, history.history, log, quiet, history)
+        return conclude(run_dir, model, data, history.history, log, quiet, history,
+                        tta=config.tta)
 
 
 @contextmanager

@@ -13,18 +13,25 @@ from ..evaluation import evaluate_model
 from ..train.rundir import RunDir, RunLog
 
 
-def evaluate_test_split(model, test: ImageDataset | None, run_dir: RunDir, log: RunLog
-                        ) -> dict | None:
+def evaluate_test_split(model, test: ImageDataset | None, run_dir: RunDir, log: RunLog,
+                        tta: str | None = None) -> dict | None:
     """Evaluate on the test split; write metrics.json (the full evaluation, see
-    docs/evaluation.md) and log the headline numbers. None without test images."""
+    docs/evaluation.md) and log the headline numbers. None without test images. With
+    ``tta="flip"`` the evaluation averages each image with its mirror image, and
+    metrics.json also holds the accuracy without (``test_accuracy_without_tta``)."""
     if test is None or not len(test):
         return None
-    evaluation = evaluate_model(model, test, progress=False)
+    evaluation = evaluate_model(model, test, progress=False, tta=tta)
     metrics = {"test_loss": evaluation.loss, "test_accuracy": evaluation.accuracy,
                "test_images": evaluation.samples, **evaluation.to_dict()}
+    how = ""
+    if tta:
+        plain = evaluate_model(model, test, progress=False)
+        metrics.update(tta=tta, test_accuracy_without_tta=plain.accuracy)
+        how = f", {tta} test-time averaging; without it {plain.accuracy:.4f}"
     write_text_atomically(run_dir.metrics, json.dumps(metrics, indent=2))
     log.result(f"test accuracy: {evaluation.accuracy:.4f} (loss {evaluation.loss:.4f}, "
-               f"{evaluation.samples:,} images)")
+               f"{evaluation.samples:,} images{how})")
     return metrics
 
 

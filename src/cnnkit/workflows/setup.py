@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import CnnkitError, LayerShapeError, ShapeError
 from ..models import load_model
+from ..recipes import get as get_recipe
 from ..spec import is_saved_model, resolve_model
 from ..train.augment import parse_augment
 from ..train.balance import balanced_order, class_weights
@@ -19,6 +20,8 @@ SIZES_TO_TRY = (32, 64, 128, 224)  # --image-size values a too-small-images hint
 def build_model(config: RunConfig, data: RunData):
     """The model named by ``config.model`` for this data, compiled for the run."""
     shape, classes = data.train.image_shape, data.train.num_classes
+    if config.recipe and not config.model:
+        return compile_for_run(get_recipe(config.recipe).build(shape, classes), config, data)
     try:
         model = resolve_model(config.model, shape, classes)
     except LayerShapeError as exc:
@@ -40,6 +43,8 @@ def compile_for_run(model, config: RunConfig, data: RunData):
     if config.weight_decay:
         optimizer.options["weight_decay"] = config.weight_decay
     optimizer.clipnorm = config.clip_norm
+    if config.ema is not None:
+        optimizer.use_ema, optimizer.ema_momentum = True, config.ema
     model.compile(optimizer=optimizer,
                   loss=SparseCategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])

@@ -30,6 +30,7 @@ from ..train.run_data import RunData, load_run_data
 from ..train.rundir import RunDir, RunLog, check_replaceable, default_run_name, new_run_dir
 from . import pretrained
 from .completion import Run, complete, conclude, recording_failure
+from .recipe_settings import recipe_lines
 from .recorder import RunRecorder
 from .setup import build_model, fit_to_saved_model, trainer_plugins
 
@@ -46,6 +47,8 @@ def train(config: RunConfig, quiet: bool = False) -> Run:
     if config.overwrite and (config.out or config.model):
         check_replaceable(_run_path(config), inputs)  # before anything is read
     data, model, choice = _prepare(config, quiet)
+    notes = (recipe_lines(config, data.train.image_shape, data.train.num_classes)
+             if config.recipe else [])
     run_dir = RunDir(new_run_dir(_run_path(config), config.overwrite, inputs))
     config.out = str(run_dir.path)
     config.precision = resolve_precision(config.precision)[0]  # recorded as used
@@ -54,6 +57,8 @@ def train(config: RunConfig, quiet: bool = False) -> Run:
     log(f"run directory: {run_dir.path}")
     if choice is not None:
         log(choice.message)
+    for line in notes:
+        log(line)
     return _execute(run_dir, config, log, quiet, data, model, checkpoint=None)
 
 
@@ -101,7 +106,8 @@ def resume(directory: Path, epochs: int | None = None, quiet: bool = False) -> R
 
 def _run_path(config: RunConfig) -> Path:
     """``--out``, else ``runs/<model>-<data>``."""
-    return Path(config.out or Path("runs") / default_run_name(config.model, config.data))
+    return Path(config.out or Path("runs") / default_run_name(config.model or config.recipe,
+                                                               config.data))
 
 
 def _configure_torch(config: RunConfig) -> None:
@@ -122,7 +128,7 @@ def _prepare(config: RunConfig, quiet: bool) -> tuple[RunData, object, ModelChoi
     if config.weights:
         return data, pretrained.build_pretrained(config, data), None
     choice = None
-    if not config.model:
+    if not config.model and not config.recipe:
         choice = choose_model(data.train.image_shape)
         config.model, config.image_size = choice.name, list(choice.image_size)
     return data, build_model(config, data), choice
@@ -163,7 +169,8 @@ def _execute(run_dir: RunDir, config: RunConfig, log: RunLog, quiet: bool, data:
         history = trainer.run(plan, resume_from=checkpoint)
         pretrained.keep_best(model, frozen, recorder.best)
         recorder.finish(trainer)
-        return conclude(run_dir, model, data, history.history, log, quiet, history)
+        return conclude(run_dir, model, data, history.history, log, quiet, history,
+                        tta=config.tta)
 
 
 def _log_start(log: RunLog, data: RunData, model, config: RunConfig, precision: str) -> None:
