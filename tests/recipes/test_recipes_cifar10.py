@@ -8,6 +8,7 @@ import pytest
 
 from cnnkit import recipes
 from cnnkit.errors import ShapeError
+from cnnkit.train.config import RunConfig
 from cnnkit.train.losses import SparseCategoricalCrossentropy
 from sample_images import cifar_jpegs, pixels
 
@@ -49,3 +50,10 @@ def test_fast_recipe_learns_real_photos():
     losses = history.history["loss"]
     assert losses[-1] < 0.7 * losses[0]
     assert history.history["accuracy"][-1] > 0.5
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_valid_run_settings_with_a_target(name):
+    recipe = recipes.get(name)
+    RunConfig(**recipe.run_settings()).validate()
+    assert recipe.target > 0.8 and recipe.budget > 0
