@@ -4,9 +4,9 @@ on 2 CPU cores.
 airbench94 (Keller Jordan 2024) at its full widths, 64, 256 and 256 channels
 (cifar10_net.py: fixed whitening, three conv-pool-BN-GELU blocks, 1.97 million weights),
 trained as ``cifar10-fast`` is (the settings below are the ones that differ) but half
-again as long. Not reached on the shared machine
-of its tuning: the curve that was, and what would be needed, are in docs/performance.md
-("Recipes") and benchmarks/cifar10_recipe_trials.md.
+again as long. Untuned: the shared machine of its tuning had no time for a full run (cut
+to 3 epochs it reached 83.8 %); the curve, and what 93 % would most likely need, are in
+docs/performance.md ("Recipes") and benchmarks/cifar10_recipe_trials.md.
 """
 
 from __future__ import annotations
