@@ -29,6 +29,7 @@ RECIPE = Recipe(
     precision="fp32",                    # the hand-written kernels step aside under bf16
     target=0.92,
     budget=60.0,
+    measured="92.13 %, 84 CPU s from start (seed 0, busy machine)",
     published=(
         Published("Zalando benchmark, best sklearn model (SVC)", 0.897, "CPU, minutes"),
         Published("cnnkit tutorial CNN with dropout, Adam (docs/performance.md)", 0.911,
