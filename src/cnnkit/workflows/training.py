@@ -15,6 +15,7 @@ import torch
 
 from ..errors import ConfigError
 from ..models.loading import model_from_config
+from ..recipes.notes import recipe_lines
 from ..seeding import set_seed
 from ..spec import check_model_name
 from ..thread_count import set_torch_threads
@@ -30,7 +31,6 @@ from ..train.run_data import RunData, load_run_data
 from ..train.rundir import RunDir, RunLog, check_replaceable, default_run_name, new_run_dir
 from . import pretrained
 from .completion import Run, complete, conclude, recording_failure
-from .recipe_settings import recipe_lines
 from .recorder import RunRecorder
 from .setup import build_model, fit_to_saved_model, trainer_plugins
 
