@@ -73,8 +73,8 @@ def launch(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         run(get_args_parser().parse_args([*options, "-m", "cnnkit", *worker_arguments(argv)]))
     except ChildFailedError as failed:
-        first = min(failed.failures)  # the lowest rank that failed
-        code = failed.failures[first].exitcode
+        first, failure = failed.get_first_failure()  # the others were stopped after it
+        code = failure.exitcode
         error = LaunchError(f"rank {first} of the run stopped with exit code {code}; the "
                             "launcher stopped the others",
                             hint="its error is printed above; a killed run continues with "

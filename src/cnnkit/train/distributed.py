@@ -84,8 +84,9 @@ class SingleProcess:
 
     @contextmanager
     def rank_zero_first(self) -> Iterator[None]:
-        """Run the block on rank 0 first, then on the others (which wait on a barrier):
-        e.g. building the decode cache once, which the others then open."""
+        """Run the block on each machine's first rank (local rank 0) first, then on the
+        others (which wait on a barrier): e.g. building the decode cache once per machine,
+        which the others then open."""
         yield
 
     def same(self, value):
@@ -137,8 +138,8 @@ class DataParallel(SingleProcess):
         return n - n % self.world
 
     def rank_order(self, order: np.ndarray | None, n: int) -> np.ndarray:
-        full = np.arange(n) if order is None else np.asarray(order)
-        return full[:self.epoch_rows(len(full))][self.rank::self.world]
+        return rank_rows(np.arange(n) if order is None else np.asarray(order), self.rank,
+                         self.world)
 
     def reduce_step(self, params, loss, count, correct):
         names = sorted(correct)
@@ -170,10 +171,11 @@ class DataParallel(SingleProcess):
 
     @contextmanager
     def rank_zero_first(self):
-        if self.rank != 0:
+        first = int(os.environ.get("LOCAL_RANK", self.rank)) == 0
+        if not first:
             dist.barrier()
         yield
-        if self.rank == 0:
+        if first:
             dist.barrier()
 
     def same(self, value):
@@ -185,6 +187,29 @@ class DataParallel(SingleProcess):
     def _wire(self) -> torch.device:
         """Where collectives' tensors live: the GPU for NCCL, else the CPU."""
         return self.device if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
+def rank_rows(order: np.ndarray, rank: int, world: int) -> np.ndarray:
+    """Rank ``rank``'s rows of an epoch ``order`` over ``world`` ranks: the order less its
+    last ``len % world`` rows, then every ``world``-th from position ``rank``. Cut into
+    batches of ``B / world``, its k-th batch holds global batch k's rows at positions
+    ``rank, rank + world, ...``."""
+    return order[:len(order) - len(order) % world][rank::world]
+
+
+_default: SingleProcess | None = None  # set_distribution()'s
+
+
+def set_distribution(distribution: SingleProcess | None) -> None:
+    """The distribution ``fit()`` uses when given none (Keras's
+    ``keras.distribution.set_distribution``); None goes back to one process."""
+    global _default
+    _default = distribution
+
+
+def default_distribution() -> SingleProcess | None:
+    """What :func:`set_distribution` set (None: one process)."""
+    return _default
 
 
 def launched() -> bool:

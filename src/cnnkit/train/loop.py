@@ -232,8 +232,9 @@ class Trainer:
         self.state.seed = int(torch.randint(0, 2**31 - 1, (1,)))
         self.state.epoch = int(plan.initial_epoch)
         rows = self.distribution.epoch_rows(len(plan.train))
+        verbose = plan.verbose if self.distribution.writes else 0  # one progress bar
         params = {"epochs": plan.epochs, "steps": -(-rows // plan.batch_size),
-                  "verbose": plan.verbose}
+                  "verbose": verbose}
         callbacks = CallbackList(plan.callbacks, model, params)
         if resume_from is not None:
             self.callbacks = callbacks
@@ -246,7 +247,7 @@ class Trainer:
             self.history.val_class_counts = class_counts(plan.val.targets, units, names)
             warn_on_validation_classes(self.history.class_counts, self.history.val_class_counts)
         return self.fit(plan.train, plan.val, epochs=plan.epochs, batch_size=plan.batch_size,
-                        shuffle=plan.shuffle, callbacks=callbacks, verbose=plan.verbose,
+                        shuffle=plan.shuffle, callbacks=callbacks, verbose=verbose,
                         resume=resume_from is not None)
 
     def fit(self, train: ArraySource, val: ArraySource | None, *, epochs: int, batch_size: int,
