@@ -13,16 +13,18 @@ from cnnkit.train.loop import epoch_order
 
 
 @pytest.mark.parametrize(("n", "world", "batch"), [(103, 2, 8), (1000, 4, 64), (7, 3, 3)])
-def test_rank_batches_are_the_global_batches_split_by_position(n, world, batch):
+def test_rank_batches_are_the_global_batches_cut_in_equal_blocks(n, world, batch):
     order = epoch_order(seed=11, epoch=2, n=n, shuffle=True)
     kept = order[:n - n % world]
     local = batch // world
-    parts = [rank_rows(order, rank, world) for rank in range(world)]
+    parts = [rank_rows(order, rank, world, batch) for rank in range(world)]
     assert len({len(p) for p in parts}) == 1  # every rank runs as many steps
     for k in range(-(-len(kept) // batch)):
         global_batch = kept[k * batch:(k + 1) * batch]
+        share = len(global_batch) // world
         for rank, part in enumerate(parts):
-            assert np.array_equal(part[k * local:(k + 1) * local], global_batch[rank::world])
+            mine = part[k * local:(k + 1) * local][:share]
+            assert np.array_equal(mine, global_batch[rank * share:(rank + 1) * share])
     assert sorted(np.concatenate(parts).tolist()) == sorted(kept.tolist())
 
 

@@ -15,10 +15,13 @@ What is defined for a given number of ranks (``world``):
 - **the batch**: ``batch_size`` is the global batch, as in Keras's ``DataParallel``; each
   rank trains on ``batch_size / world`` of its rows (it must divide);
 - **the data order**: every rank computes the same epoch order from the same seed, drops its
-  last ``n % world`` rows (at most ``world - 1``, so every rank has as many) and takes
-  ``order[rank::world]``: rank r's k-th batch is the rows of global batch k at positions
-  ``r, r + world, ...``. So the global batches are those of a one-process run with the same
-  global batch, and their averaged gradient is its mean gradient up to float rounding;
+  last ``n % world`` rows (at most ``world - 1``, so every rank has as many) and takes its
+  block of each global batch: rank r's k-th batch is the r-th of ``world`` equal, contiguous
+  parts of global batch k (:func:`rank_rows`). So the global batches are those of a
+  one-process run with the same global batch, and their averaged gradient is its mean
+  gradient up to float rounding; where the one-process run cuts its batch into pieces of 32
+  (train/batch_gradients.py) and each rank's part is one such piece (global batch 64 on 2
+  ranks), the sums are the same and the weights equal bit for bit;
 - **metrics**: loss and accuracy sums are all-reduced every step, validation is split
   ``rows[rank::world]`` and reduced, so every rank holds the same numbers and logs;
 - **resume**: the loop state is the same on every rank, so rank 0's checkpoint resumes all.
@@ -64,8 +67,10 @@ class SingleProcess:
         """How many of ``n`` training rows an epoch uses (a multiple of the world size)."""
         return n
 
-    def rank_order(self, order: np.ndarray | None, n: int) -> np.ndarray | None:
-        """This rank's rows of the epoch ``order`` (None: natural order) over ``n`` rows."""
+    def rank_order(self, order: np.ndarray | None, n: int, batch_size: int
+                   ) -> np.ndarray | None:
+        """This rank's rows of the epoch ``order`` (None: natural order) over ``n`` rows, for
+        global batches of ``batch_size``."""
         return order
 
     def reduce_step(self, params: list[torch.Tensor], loss: float, count: int,
@@ -92,6 +97,10 @@ class SingleProcess:
     def same(self, value):
         """Rank 0's ``value`` on every rank."""
         return value
+
+    def finish(self) -> None:
+        """Leave the process group once every rank is done with it (after training: rank 0
+        then tests and reports alone)."""
 
 
 class DataParallel(SingleProcess):
@@ -137,9 +146,9 @@ class DataParallel(SingleProcess):
     def epoch_rows(self, n: int) -> int:
         return n - n % self.world
 
-    def rank_order(self, order: np.ndarray | None, n: int) -> np.ndarray:
+    def rank_order(self, order: np.ndarray | None, n: int, batch_size: int) -> np.ndarray:
         return rank_rows(np.arange(n) if order is None else np.asarray(order), self.rank,
-                         self.world)
+                         self.world, batch_size)
 
     def reduce_step(self, params, loss, count, correct):
         names = sorted(correct)
@@ -183,18 +192,30 @@ class DataParallel(SingleProcess):
         dist.broadcast_object_list(holder, src=0)
         return holder[0]
 
+    def finish(self) -> None:
+        if dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
     @property
     def _wire(self) -> torch.device:
         """Where collectives' tensors live: the GPU for NCCL, else the CPU."""
         return self.device if dist.get_backend() == "nccl" else torch.device("cpu")
 
 
-def rank_rows(order: np.ndarray, rank: int, world: int) -> np.ndarray:
-    """Rank ``rank``'s rows of an epoch ``order`` over ``world`` ranks: the order less its
-    last ``len % world`` rows, then every ``world``-th from position ``rank``. Cut into
-    batches of ``B / world``, its k-th batch holds global batch k's rows at positions
-    ``rank, rank + world, ...``."""
-    return order[:len(order) - len(order) % world][rank::world]
+def rank_rows(order: np.ndarray, rank: int, world: int, batch_size: int) -> np.ndarray:
+    """Rank ``rank``'s rows of an epoch ``order`` over ``world`` ranks, for global batches
+    of ``batch_size`` (a multiple of ``world``): the order less its last ``len % world``
+    rows, cut into global batches, and of each the ``rank``-th of ``world`` equal,
+    contiguous parts. Cut into batches of ``batch_size / world``, its k-th batch is its
+    part of global batch k (the last, shorter global batch is split equally too)."""
+    kept = order[:len(order) - len(order) % world]
+    whole = len(kept) - len(kept) % batch_size
+    local = batch_size // world
+    blocks = kept[:whole].reshape(-1, world, local)[:, rank].reshape(-1)
+    rest = kept[whole:]
+    share = len(rest) // world
+    return np.concatenate([blocks, rest[rank * share:(rank + 1) * share]])
 
 
 _default: SingleProcess | None = None  # set_distribution()'s

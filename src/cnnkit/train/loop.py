@@ -294,7 +294,7 @@ class Trainer:
         progress = EpochProgress(verbose, state.epoch, epochs, self.steps_per_epoch, state.step)
         order_of = self.order or (lambda seed, epoch, n: epoch_order(seed, epoch, n, shuffle))
         order = self.distribution.rank_order(order_of(state.seed, state.epoch, len(train)),
-                                             len(train))
+                                             len(train), batch_size)
         self.model.net.train()
         batches = WaitTimer(train.batches(order, self.distribution.local_batch(batch_size),
                                           start=state.step))

@@ -99,6 +99,7 @@ def resume(directory: Path, epochs: int | None = None, quiet: bool = False) -> R
         return _execute(run_dir, config, log, quiet, data, model, None, ranks)
     state = read_checkpoint(run_dir.checkpoint)
     if state.get("finished") and state["loop"]["epoch"] >= config.epochs:
+        ranks.finish()  # nothing to train
         if not ranks.writes:
             return Run(run_dir.path, None, None, None)  # rank 0 finishes the run alone
         if not run_dir.report.exists():
@@ -208,6 +209,7 @@ def _execute(run_dir: RunDir, config: RunConfig, log: RunLog, quiet: bool, data:
                           hooks=[recorder] if ranks.writes else [], threads=threads,
                           distribution=ranks, device=device, **plugins)
         history = trainer.run(plan, resume_from=checkpoint)
+        ranks.finish()
         if not ranks.writes:
             return Run(run_dir.path, model, history, None)
         model.net.to("cpu")  # the final test and report run on the CPU
