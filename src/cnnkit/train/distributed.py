@@ -40,8 +40,25 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ..errors import ConfigError
+from ..errors import CnnkitError, ConfigError
 from .checkpoint import rng_states, set_rng_states
+
+
+class RankLost(CnnkitError):
+    """Another rank stopped (killed, crashed) while this one waited for it in a collective."""
+
+    exit_code = 6
+
+
+@contextmanager
+def collective() -> Iterator[None]:
+    """Turn the transport's error when a peer went away into :class:`RankLost`."""
+    try:
+        yield
+    except RuntimeError as exc:  # torch.distributed's DistError and gloo's errors
+        raise RankLost(f"another process of this run stopped ({str(exc).splitlines()[0][:200]})",
+                       hint="its own error says why; the last checkpoint is complete: continue "
+                            "with cnnkit train --resume RUN_DIR --nproc N") from exc
 
 
 class SingleProcess:
@@ -157,7 +174,8 @@ class DataParallel(SingleProcess):
         grads = [torch.zeros(p.numel(), dtype=torch.float32, device=self._wire)
                  if p.grad is None else p.grad.float().reshape(-1) * count for p in params]
         flat = torch.cat(grads) if grads else torch.zeros(0, device=self._wire)
-        dist.all_reduce(flat)
+        with collective():
+            dist.all_reduce(flat)
         offset = 0
         for param in params:
             mean = flat[offset:offset + param.numel()].view(param.shape) / total
@@ -165,14 +183,15 @@ class DataParallel(SingleProcess):
                 param.grad = torch.empty_like(param)
             param.grad.copy_(mean)
             offset += param.numel()
-        with torch.no_grad():
+        with torch.no_grad(), collective():
             for buffer in self.buffers:  # batch-norm statistics: rank 0's, as DDP does
                 dist.broadcast(buffer.data, src=0)
         return stats[0] / total, int(total), dict(zip(names, stats[2:], strict=True))
 
     def reduce_sums(self, sums):
         tensor = torch.tensor(sums, dtype=torch.float64, device=self._wire)
-        dist.all_reduce(tensor)
+        with collective():
+            dist.all_reduce(tensor)
         return tensor.cpu().tolist()
 
     def validation_rows(self, n: int) -> np.ndarray:
