@@ -132,3 +132,41 @@ def test_sigkill_of_one_rank_then_resume_ends_with_the_uninterrupted_weights(run
     run(torchrun("-m", "cnnkit", "train", "--resume", str(out), "--quiet"), env)
     assert max_difference(out, folder / "two") == 0.0
     assert losses(out) == losses(folder / "two")
+
+
+FIT_SCRIPT = """\
+import sys
+import numpy as np
+import torch
+from cnnkit import layers as L
+from cnnkit.keras import distribution
+from cnnkit.models import Sequential
+from cnnkit.seeding import set_seed
+from cnnkit.train.distributed import launched
+
+torch.set_num_threads(1)
+torch.use_deterministic_algorithms(True)
+data = np.load(sys.argv[1])
+set_seed(4)
+model = Sequential([L.Input((28, 28, 1)), L.Conv2D(8, 3, activation="relu"),
+                    L.MaxPooling2D(2), L.Flatten(), L.Dense(10, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+strategy = distribution.DataParallel() if launched() else None
+history = model.fit(data["x_train"], data["y_train"], batch_size=64, epochs=2, verbose=0,
+                    distribution=strategy)
+if strategy is None or strategy.rank == 0:
+    np.savez(sys.argv[2], loss=history.history["loss"],
+             **{f"w{i}": p.detach().numpy() for i, p in enumerate(model.net.parameters())})
+"""
+
+
+def test_fit_with_data_parallel_under_torchrun_equals_one_process(runs):
+    folder, env = runs
+    script = folder / "fit_script.py"
+    script.write_text(FIT_SCRIPT)
+    run([sys.executable, str(script), str(folder / "train.npz"), str(folder / "fit1.npz")], env)
+    run(torchrun(str(script), str(folder / "train.npz"), str(folder / "fit2.npz")), env)
+    one, two = np.load(folder / "fit1.npz"), np.load(folder / "fit2.npz")
+    assert sorted(one.files) == sorted(two.files)
+    for key in one.files:
+        assert np.array_equal(one[key], two[key]), key
