@@ -170,3 +170,15 @@ def test_fit_with_data_parallel_under_torchrun_equals_one_process(runs):
     assert sorted(one.files) == sorted(two.files)
     for key in one.files:
         assert np.array_equal(one[key], two[key]), key
+
+
+def test_a_global_batch_the_processes_cannot_share_is_a_clear_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "cnnkit", "train", "fashion-mnist-mini",
+                           "--batch-size", "33", "--nproc", "2", "--out", str(tmp_path / "r")],
+                          env=environment(tmp_path / "cache"), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "error: batch size 33 cannot be split over 2 processes" in done.stderr
+    assert "hint: pass --batch-size 32 (a multiple of 2)" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "r").exists()

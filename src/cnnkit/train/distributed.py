@@ -32,6 +32,7 @@ the two.
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -143,6 +144,9 @@ class DataParallel(SingleProcess):
                 torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
             dist.init_process_group(backend or ("nccl" if self.device.type == "cuda"
                                                 else "gloo"))
+            # a script's ranks leave together: one exiting while another still holds the
+            # group open could abort in the transport's destructor
+            atexit.register(self.finish)
 
     def start(self, net: torch.nn.Module) -> None:
         self.buffers = list(net.buffers())

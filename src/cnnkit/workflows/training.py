@@ -125,6 +125,7 @@ def _ranks(config: RunConfig) -> SingleProcess:
     """This process's place among the ranks torchrun started (one process when not
     launched by it); a pretrained run trains on one process only."""
     ranks = from_environment(resolve_device(config.device))
+    ranks.local_batch(config.batch_size)  # a global batch the ranks cannot share: refused now
     if ranks.world > 1 and config.weights:
         raise ConfigError("a pretrained run (--pretrained/--weights) trains on one process",
                           hint="leave out --nproc/torchrun, or start from a saved model with "
