@@ -55,7 +55,7 @@ def train(config: RunConfig, quiet: bool = False) -> Run:
     inputs = (config.data, config.val, config.test, config.model)
     if ranks.writes and config.overwrite and (config.out or config.model):
         check_replaceable(_run_path(config), inputs)  # before anything is read
-    with ranks.rank_zero_first():  # rank 0 builds the decode cache, the others open it
+    with ranks.rank_zero_first():  # one rank per machine decodes, the others open it
         data, model, choice = _prepare(config, quiet)
     path = new_run_dir(_run_path(config), config.overwrite, inputs) if ranks.writes else None
     run_dir = RunDir(ranks.same(path))
