@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .rows import ImageRows, take_rows
+
 BLOCK = 4096  # images read from a memory-mapped array at a time
 
 
@@ -24,11 +26,12 @@ class Duplicates:
     pairs: list[tuple[int, int]] = field(default_factory=list)
 
 
-def image_digests(images: np.ndarray) -> list[bytes]:
-    """One digest per image of a uint8 ``(N, H, W, C)`` array; equal pixels, equal digest."""
+def image_digests(images: np.ndarray | ImageRows) -> list[bytes]:
+    """One digest per image of a uint8 ``(N, H, W, C)`` array; equal pixels, equal digest.
+    Read block by block (:func:`~cnnkit.data.rows.take_rows`), so memory stays flat."""
     digests: list[bytes] = []
     for start in range(0, len(images), BLOCK):
-        block = np.ascontiguousarray(images[start:start + BLOCK])
+        block = take_rows(images, slice(start, start + BLOCK))
         digests.extend(hashlib.blake2b(row, digest_size=16).digest() for row in block)
     return digests
 
