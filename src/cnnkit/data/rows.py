@@ -5,10 +5,12 @@ the base array (usually the decode cache's memory map) and the rows it selects. 
 copied until pixels are asked for; a batch reads only its own rows (:func:`take_rows`).
 
 Pages of a memory map that were read stay mapped, and so count in the process's resident
-memory (RSS), until the map is closed. :func:`take_rows` therefore gives the pages of a
-read-only or shared map back to the page cache (``madvise(MADV_DONTNEED)``) after every
-:data:`RELEASE_BYTES` read from it: the next read of them is served from the page cache,
-and a pass over a dataset larger than RAM keeps the process's memory flat.
+memory (RSS), until the map is closed; and a read fault maps up to 64 KiB of neighbouring
+cached pages with it (Linux's fault-around). :func:`take_rows` therefore estimates the pages
+each gather maps (at least 64 KiB per image) and, past :data:`RELEASE_BYTES`, gives the
+pages of a read-only or shared map back to the page cache (``madvise(MADV_DONTNEED)``): the
+next read of them is served from the page cache, and a pass over a dataset larger than RAM
+keeps the process's memory flat.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import weakref
 
 import numpy as np
 
-RELEASE_BYTES = 64 * 1024 * 1024  # bytes read from one map between two releases
+RELEASE_BYTES = 16 * 1024 * 1024  # pages mapped (estimated) between two releases of a map
+FAULT_AROUND_BYTES = 64 * 1024  # what one read fault may map (Linux's default fault-around)
 _SHARED_MODES = ("r", "r+", "w+")  # copy-on-write maps ("c") would lose their writes
-_read_since_release: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_mapped_since_release: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class ImageRows:
@@ -104,6 +107,7 @@ def take_rows(images: np.ndarray | ImageRows, index) -> np.ndarray:
         return images.take(index)
     if isinstance(index, slice):
         out = np.array(images[index])
+        mapped = out.nbytes + FAULT_AROUND_BYTES
     else:
         index = np.asarray(index, dtype=np.int64)
         if len(index) < 2 or (index[1:] >= index[:-1]).all():
@@ -112,21 +116,23 @@ def take_rows(images: np.ndarray | ImageRows, index) -> np.ndarray:
             order = np.argsort(index, kind="stable")
             out = np.empty((len(index), *images.shape[1:]), dtype=images.dtype)
             out[order] = np.take(images, index[order], axis=0)
-    release_pages(images, out.nbytes)
+        mapped = len(index) * max(out[:1].nbytes, FAULT_AROUND_BYTES)
+    release_pages(images, mapped)
     return np.asarray(out)
 
 
-def release_pages(images: np.ndarray, read: int) -> None:
-    """Count ``read`` bytes as read from ``images``' memory map; past :data:`RELEASE_BYTES`,
-    unmap its resident pages (they stay in the page cache). Other arrays are left alone."""
-    mapped = getattr(images, "_mmap", None)
-    if mapped is None or getattr(images, "mode", "c") not in _SHARED_MODES \
+def release_pages(images: np.ndarray, mapped: int) -> None:
+    """Count ``mapped`` more bytes as mapped from ``images``' memory map; past
+    :data:`RELEASE_BYTES`, unmap its resident pages (they stay in the page cache). Arrays
+    that are not a shared memory map are left alone."""
+    handle = getattr(images, "_mmap", None)
+    if handle is None or getattr(images, "mode", "c") not in _SHARED_MODES \
             or not hasattr(mmap, "MADV_DONTNEED"):
         return
-    total = _read_since_release.get(mapped, 0) + read
+    total = _mapped_since_release.get(handle, 0) + mapped
     if total < RELEASE_BYTES:
-        _read_since_release[mapped] = total
+        _mapped_since_release[handle] = total
         return
-    _read_since_release[mapped] = 0
+    _mapped_since_release[handle] = 0
     with contextlib.suppress(ValueError, OSError):  # closed meanwhile: nothing is mapped
-        mapped.madvise(mmap.MADV_DONTNEED)
+        handle.madvise(mmap.MADV_DONTNEED)
