@@ -14,8 +14,8 @@ import pytest
 
 from cnnkit.data import load
 
-SIDE = 128  # upscaled CIFAR-10 photos: 48 KiB each, so a few thousand make a large array
-SMALL = 600
+SIDE = 256  # upscaled CIFAR-10 photos: 192 KiB each, so a thousand make a large array
+SMALL = 300
 
 CHILD = f"""
 import resource, sys
@@ -28,10 +28,10 @@ from cnnkit.models import Sequential
 torch.set_num_threads(1)
 data = load(sys.argv[1], image_size={SIDE}, progress=False)
 train, val = data.split(0.1, seed=0)
-model = Sequential([L.Input(({SIDE}, {SIDE}, 3)), L.MaxPooling2D(8), L.Flatten(),
+model = Sequential([L.Input(({SIDE}, {SIDE}, 3)), L.MaxPooling2D(16), L.Flatten(),
                     L.Dense(10, activation="softmax")])
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-model.fit(train, validation_data=val, epochs=1, batch_size=64, verbose=0)
+model.fit(train, validation_data=val, epochs=1, batch_size=16, verbose=0)
 assert len(image_digests(train.images)) == len(train)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, data.images.nbytes)
 """
@@ -67,8 +67,10 @@ def test_peak_memory_stays_flat_from_n_to_4n_images(cifar_sample, tmp_path):
     for tree in trees:  # decode once, outside the measured processes
         load(tree, image_size=SIDE, progress=False)
     (small_rss, small_bytes), (large_rss, large_bytes) = map(peak_rss, trees)
-    assert large_bytes == 4 * small_bytes > 100 * 2**20
-    # Reading 88 MiB more images leaves the peak within a fifth of that (it would be
-    # about all of it if the read pages stayed mapped, or the split copied them).
-    assert large_rss - small_rss < 0.2 * (large_bytes - small_bytes), \
+    assert large_bytes == 4 * small_bytes > 200 * 2**20
+    # 169 MiB more images. With 48 KiB images and a quarter of these bytes, the peak grew
+    # 21-26 MiB in trial runs (malloc, the page budget's rounding), and by all the added
+    # bytes with the page release turned off; a split that copied the images would add
+    # at least that much again.
+    assert large_rss - small_rss < 0.35 * (large_bytes - small_bytes), \
         (small_rss, large_rss, large_bytes)
