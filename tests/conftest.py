@@ -32,9 +32,8 @@ SAMPLE_PER_CLASS = 4
 # The modules whose tests train or check training numerics: `make test` runs them a
 # second time under CNNKIT_PRECISION=bf16, so the bf16 path is tested on every CPU.
 TRAINING_MODULES = {
-    "test_callbacks_keras3", "test_core_threads", "test_distributed_runs",
-    "test_keras_image_dataset", "test_keras_script", "test_kernels_conv_pool_relu",
-    "test_kernels_probe",
+    "test_callbacks_keras3", "test_core_threads", "test_keras_image_dataset",
+    "test_keras_script", "test_kernels_conv_pool_relu", "test_kernels_probe",
     "test_kernels_plan", "test_kernels_winograd", "test_layers_augment", "test_layers_draws",
     "test_micro_batches", "test_models_errors", "test_models_file_names", "test_models_fit",
     "test_models_functional", "test_models_keywords", "test_models_mistakes",
