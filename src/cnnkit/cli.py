@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``cnnkit`` with ``argv`` (default: the process arguments); returns the exit code."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --nproc` passes it on
     try:
         code = args.run(args)
         sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit

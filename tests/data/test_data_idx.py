@@ -153,3 +153,35 @@ def test_folder_without_idx_files(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("nothing here")
     with pytest.raises(DataError, match="no IDX image files"):
         load_idx_folder(tmp_path)
+
+
+def test_images_are_memory_mapped_never_read_whole(slices, tmp_path, monkeypatch):
+    x, y = slices
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CNNKIT_CACHE", str(cache))
+    plain = write_idx(tmp_path / "plain" / "train-images-idx3-ubyte", x, compress=False)
+    write_idx(tmp_path / "plain" / "train-labels-idx1-ubyte", y, compress=False)
+    packed = write_idx(tmp_path / "packed" / "train-images-idx3-ubyte.gz", x)
+    write_idx(tmp_path / "packed" / "train-labels-idx1-ubyte.gz", y)
+    in_place = load(plain.parent).images
+    assert isinstance(in_place, np.memmap) and Path(in_place.filename) == plain
+    unpacked = load(packed.parent).images  # decompressed into the cache, then mapped
+    assert isinstance(unpacked, np.memmap)
+    assert Path(unpacked.filename).is_relative_to(cache / "decoded")
+    again = load(packed.parent).images
+    assert again.filename == unpacked.filename
+    in_memory = load(packed.parent, cache=False).images
+    assert not isinstance(in_memory, np.memmap)
+    for images in (in_place, unpacked, in_memory):
+        np.testing.assert_array_equal(images[..., 0], x)
+
+
+def test_truncated_gzip_is_refused_before_anything_is_cached(slices, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNKIT_CACHE", str(tmp_path / "cache"))
+    path = write_idx(tmp_path / "d" / "train-images-idx3-ubyte.gz", slices[0])
+    write_idx(tmp_path / "d" / "train-labels-idx1-ubyte.gz", slices[1])
+    data = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(data[:-784]))
+    with pytest.raises(DataError, match="235,216 bytes, but the file holds 234,432 bytes"):
+        load(path.parent)
+    assert not any((tmp_path / "cache" / "decoded").glob("*/manifest.json"))

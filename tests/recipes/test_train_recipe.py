@@ -40,4 +40,5 @@ def test_a_recipe_on_other_data_with_a_flag_overriding_it(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["tta"] == "flip" and 0.0 <= metrics["test_accuracy_without_tta"] <= 1.0
     assert metrics["test_accuracy"] > 0.5  # one epoch on 5,000 real images learns something
-    assert "recipe fashion-mnist-fast" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert "recipe fashion-mnist-fast" in report and "was tuned on fashion-mnist" in report

@@ -74,8 +74,14 @@ def test_native_bf16_reads_the_cpu_flags(monkeypatch):
 
 def test_run_config_default_and_bad_value():
     assert RunConfig().precision == "auto"
-    with pytest.raises(ConfigError, match="precision must be auto, fp32 or bf16"):
-        RunConfig(data="fashion-mnist-mini", model="tutorial-mnist", precision="fp16").validate()
+    with pytest.raises(ConfigError, match="precision must be auto, fp32, bf16 or fp16"):
+        RunConfig(data="fashion-mnist-mini", model="tutorial-mnist", precision="fp8").validate()
+
+
+def test_fp16_is_refused_off_cuda():
+    with pytest.raises(ConfigError, match="fp16 needs a CUDA GPU"):
+        RunConfig(data="fashion-mnist-mini", model="tutorial-mnist", precision="fp16",
+                  device="cpu").validate()
 
 
 def tutorial_model():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..train.bounds import flag_type
 from ..train.config import RunConfig
+from .launch import LAUNCHER_FLAGS, add_launcher, launch
 from .options import add_data, add_quiet, image_size
 
 EXAMPLES = """examples:
@@ -17,6 +18,8 @@ EXAMPLES = """examples:
   cnnkit train photos/ -q             # prints only the final accuracy and the run directory
   cnnkit train --config run.yaml --epochs 20          # flags override the file
   cnnkit train --resume runs/small-cnn-photos         # continue exactly where it stopped
+  cnnkit train fashion-mnist --nproc 2 --batch-size 64  # 2 data-parallel processes
+  torchrun --nproc_per_node=2 -m cnnkit train fashion-mnist --batch-size 64   # the same
   cnnkit train photos/ --model efficientnet-lite0 --pretrained   # transfer learning
   cnnkit train --recipe mnist-fast    # a tuned network and settings ('cnnkit recipes')
   cnnkit train photos/ --recipe cifar10-fast --epochs 20         # flags override it
@@ -124,10 +127,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      "a suffix is added if it exists)")
     run.add_argument("--overwrite", action="store_true", default=None,
                      help="replace an existing run directory instead of adding a suffix")
-    run.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+    run.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
                      help="auto (default): $CNNKIT_PRECISION if set, else bf16 autocast "
                           "where the CPU computes bf16 natively and fp32 elsewhere; bf16 "
-                          "without native support is emulated (slower), with a notice")
+                          "without native support is emulated (slower), with a notice; "
+                          "fp16: autocast with a gradient scaler, CUDA only")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"],
+                     help="auto (default): a GPU when one exists (CUDA, then MPS), else the "
+                          "CPU")
     run.add_argument("--threads", type=flag_type("threads"),
                      help="cores to train on (default: all, down to one while another "
                           "process holds a core)")
@@ -139,12 +146,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      help="also checkpoint every M minutes inside long epochs (default 10)")
     run.add_argument("--checkpoint-steps", type=flag_type("checkpoint_steps"), metavar="N",
                      help="also checkpoint every N batches")
+    add_launcher(p)
     add_quiet(p, help="print only the results on stdout: the final accuracy (test, else best "
                       "validation) and the run directory, one line each")
     p.set_defaults(run=run_train)
 
 
-_NOT_SETTINGS = {"config", "resume", "quiet", "run", "command", "usage_error"}
+_NOT_SETTINGS = {"config", "resume", "quiet", "run", "command", "usage_error", "argv",
+                 *(dest for _, dest in LAUNCHER_FLAGS)}
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -155,6 +164,8 @@ def run_train(args: argparse.Namespace) -> int:
     from ..workflows.pretrained import with_recipe
     from ..workflows.recipe_settings import apply_recipe
 
+    if args.nproc is not None:
+        return launch(args, args.argv)
     if args.resume:
         extra = {k for k, v in vars(args).items()
                  if v is not None and k not in _NOT_SETTINGS and k != "epochs"}

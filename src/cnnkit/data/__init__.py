@@ -8,5 +8,7 @@ from .arrays import from_arrays
 from .dataset import ImageDataset
 from .load import load, load_splits
 from .report import LoadReport
+from .rows import ImageRows
 
-__all__ = ["DataError", "ImageDataset", "LoadReport", "from_arrays", "load", "load_splits"]
+__all__ = ["DataError", "ImageDataset", "ImageRows", "LoadReport", "from_arrays", "load",
+           "load_splits"]

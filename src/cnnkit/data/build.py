@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,9 @@ def build_entry(scratch: Path, items: list[Labelled], class_names: list[str],
     modes = sorted({i.probed.header.mode for i in kept})
     np.save(scratch / "modes.npy", np.array([modes.index(i.probed.header.mode) for i in kept],
                                             dtype=np.int16))
+    extra = dict(extra)
+    if (files := extra.pop("files", None)) is not None:
+        (scratch / "files.json").write_text(json.dumps(files))
     splits: dict[str, list[int]] = {}
     for index, item in enumerate(kept):
         splits.setdefault(item.split, [index, index])[1] = index + 1

@@ -211,7 +211,7 @@ def load_builtin_splits(name: str, *, image_size=None, channels: int | None = No
         elif kind == "cifar":
             datasets = load_cifar_binary(path)
         else:
-            datasets = load_idx_folder(path, class_names=class_names)
+            datasets = load_idx_folder(path, class_names=class_names, cache=cache)
     result = {}
     for split, dataset in datasets.items():
         dataset = conform(dataset, image_size, channels)

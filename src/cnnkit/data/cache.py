@@ -1,9 +1,11 @@
 """The decode-once cache: decoded uint8 arrays on disk, memory-mapped on the next load.
 
 An entry is a folder ``<cache>/decoded/<name>-<key>/`` holding ``images.npy`` (memory-
-mappable), ``labels.npy``, ``sizes.npy`` (original sizes) and ``manifest.json``. The manifest
-records the source files with their sizes and mtimes, the load options, the class names and
-the load report. An entry is used only when the source's fingerprint still matches.
+mappable), ``labels.npy``, ``sizes.npy`` (original sizes), ``manifest.json`` and, for file
+sources, ``files.json``. The manifest records the digest of the source's fingerprint, the
+load options, the class names and the load report; ``files.json`` the source files with
+their sizes and mtimes (for people: a load never reads it, so a large listing costs no
+memory on the next load). An entry is used only when the source's fingerprint still matches.
 
 Entries are built in a temporary folder and renamed into place, so a crash mid-decode never
 leaves a half-written entry that a later load would trust.
@@ -18,7 +20,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +33,14 @@ def cache_root() -> Path:
     return Path(os.environ.get("CNNKIT_CACHE") or "~/.cache/cnnkit").expanduser()
 
 
-def fingerprint_digest(files: list[list]) -> str:
-    """A short digest of ``[path, size, mtime_ns]`` rows, for comparing two listings."""
-    return hashlib.sha256(json.dumps(files, separators=(",", ":")).encode()).hexdigest()
+def fingerprint_digest(files: Iterable[list]) -> str:
+    """A digest of ``[path, size, mtime_ns]`` rows, for comparing two listings: the SHA-256
+    of their compact JSON list, hashed row by row (a generator's rows are never held)."""
+    digest = hashlib.sha256(b"[")
+    for index, row in enumerate(files):
+        digest.update((b"," if index else b"") + json.dumps(row, separators=(",", ":")).encode())
+    digest.update(b"]")
+    return digest.hexdigest()
 
 
 def entry_dir(source: Path, kind: str, options: dict) -> Path:

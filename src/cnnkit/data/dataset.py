@@ -9,11 +9,16 @@ import numpy as np
 
 from ..errors import DataError
 from .report import LoadReport
+from .rows import ImageRows
 
 
 @dataclass
 class ImageDataset:
     """A labelled image set held as a uint8 ``(N, H, W, C)`` array (often memory-mapped).
+
+    ``images`` is the array itself, or, for a subset (:meth:`subset`, :meth:`split`,
+    :meth:`fraction`), an :class:`~cnnkit.data.rows.ImageRows`: row numbers over the
+    untouched array, read only when asked for (``np.asarray(dataset.images)`` copies them).
 
     ``labels[i]`` indexes ``class_names``; ``paths[i]`` is the source of image ``i`` when it
     came from a file (archive members read ``archive.tar.gz::member/path.png``).
@@ -21,7 +26,7 @@ class ImageDataset:
     Pillow mode of the source, when known (for ``cnnkit data inspect``).
     """
 
-    images: np.ndarray
+    images: np.ndarray | ImageRows
     labels: np.ndarray
     class_names: list[str]
     paths: list[str] | None = None
@@ -71,15 +76,18 @@ class ImageDataset:
 
     def subset(self, indices: Sequence[int] | np.ndarray | slice, name: str | None = None
                ) -> ImageDataset:
-        """A dataset of the given images (a view when ``indices`` is a slice)."""
+        """A dataset of the given images, always a view: a slice of the array, or row
+        numbers over it (:class:`~cnnkit.data.rows.ImageRows`); no pixel is copied."""
         if isinstance(indices, slice):
             index = indices
+            images = self.images[index]
             paths = self.paths[indices] if self.paths is not None else None
         else:
-            index = np.asarray(indices, dtype=np.int64)
+            index = np.asarray(indices, dtype=np.int64).reshape(-1)
+            images = ImageRows(self.images, index)
             paths = [self.paths[i] for i in index] if self.paths is not None else None
         return ImageDataset(
-            self.images[index], self.labels[index], list(self.class_names), paths,
+            images, self.labels[index], list(self.class_names), paths,
             name if name is not None else self.name, self.report,
             None if self.original_sizes is None else self.original_sizes[index],
             None if self.original_modes is None else self.original_modes[index])

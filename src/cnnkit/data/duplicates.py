@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-BLOCK = 4096  # images read from a memory-mapped array at a time
+from .rows import ImageRows, take_rows
+
+BLOCK_BYTES = 16 * 1024 * 1024  # pixels read from a memory-mapped array at a time
 
 
 @dataclass
@@ -24,11 +26,13 @@ class Duplicates:
     pairs: list[tuple[int, int]] = field(default_factory=list)
 
 
-def image_digests(images: np.ndarray) -> list[bytes]:
-    """One digest per image of a uint8 ``(N, H, W, C)`` array; equal pixels, equal digest."""
+def image_digests(images: np.ndarray | ImageRows) -> list[bytes]:
+    """One digest per image of a uint8 ``(N, H, W, C)`` array; equal pixels, equal digest.
+    Read 16 MiB at a time (:func:`~cnnkit.data.rows.take_rows`), so memory stays flat."""
     digests: list[bytes] = []
-    for start in range(0, len(images), BLOCK):
-        block = np.ascontiguousarray(images[start:start + BLOCK])
+    step = max(1, BLOCK_BYTES // max(1, int(np.prod(images.shape[1:])) * images.dtype.itemsize))
+    for start in range(0, len(images), step):
+        block = take_rows(images, slice(start, start + step))
         digests.extend(hashlib.blake2b(row, digest_size=16).digest() for row in block)
     return digests
 

@@ -20,6 +20,7 @@ from .decode import MAX_SIDE, Header, size_problem
 from .parallel import chunked, decode_chunk, make_executor, probe_chunk, run_ordered, worker_count
 from .progress import progress_bar
 from .report import LoadReport
+from .rows import release_pages, take_rows
 from .sources import Member, Payload
 
 KEEP_BYTES = 512 * 1024 * 1024
@@ -135,7 +136,8 @@ def decode_into(out_path: Path, shape: tuple[int, int, int],
 
 
 def compact(path: Path, keep: np.ndarray) -> None:
-    """Rewrite the ``.npy`` at ``path`` with only the rows in ``keep``, block by block."""
+    """Rewrite the ``.npy`` at ``path`` with only the rows in ``keep``, block by block,
+    giving each block's pages back as it goes (memory stays flat)."""
     if keep.all():
         return
     source = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -145,7 +147,8 @@ def compact(path: Path, keep: np.ndarray) -> None:
     rows = np.flatnonzero(keep)
     for start in range(0, len(rows), 4096):
         block = rows[start:start + 4096]
-        target[start:start + len(block)] = source[block]
-    target.flush()
+        target[start:start + len(block)] = take_rows(source, block)
+        target.flush()
+        release_pages(target, len(block) * target[:1].nbytes)
     del source, target
     tmp.replace(path)

@@ -6,10 +6,14 @@ dimensions), one big-endian uint32 per dimension, then the values in C order. Ev
 the header claims is checked against the bytes that are really there before anything is
 allocated, so a truncated download or a file with trailing junk is reported, not
 half-read.
+
+Images are memory-mapped (:func:`map_idx`), never read into memory whole: a plain file in
+place, a gzip file decompressed once, chunk by chunk, into the decode cache.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import re
 import zlib
@@ -18,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .cache import building, entry_dir, fingerprint_digest, read_entry, write_manifest
 from .dataset import ImageDataset
+from .rows import release_pages
 
 # IDX type code -> numpy dtype (multi-byte values are big-endian).
 IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
@@ -40,14 +46,58 @@ def is_idx_file(path: Path) -> bool:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """The array stored in an IDX file (gzip handled transparently, by content)."""
+    """The array stored in an IDX file, in memory (gzip handled transparently, by content)."""
     path = Path(path)
+    with _opened(path) as f:
+        dtype, dims = _header(path, f)
+        expected = _body_bytes(dtype, dims)
+        data = _read_up_to(f, expected)
+        _check_size(path, f, dims, len(data), expected)
+        return np.frombuffer(data, dtype=dtype).reshape(dims)
+
+
+def map_idx(path: Path, cache: bool = True) -> np.ndarray:
+    """The array stored in an IDX file, memory-mapped: a plain file in place, a gzip file
+    decompressed chunk by chunk into a decode-cache entry (in memory with ``cache=False``)."""
+    path = Path(path)
+    with _opened(path) as f:
+        dtype, dims = _header(path, f)
+        header, expected = 4 + 4 * len(dims), _body_bytes(dtype, dims)
+        if not isinstance(f, gzip.GzipFile):
+            _check_size(path, f, dims, min(path.stat().st_size - header, expected), expected,
+                        extra=max(path.stat().st_size - header - expected, 0))
+            return np.memmap(path, dtype=dtype, mode="r", offset=header, shape=dims)
+    if not cache:
+        return read_idx(path)
+    st = path.stat()
+    digest = fingerprint_digest([[str(path.resolve()), st.st_size, st.st_mtime_ns]])
+    directory = entry_dir(path, "idx", {})
+    if (found := read_entry(directory, digest)) is None:
+        with building(directory) as scratch, _opened(path) as f:
+            _header(path, f)
+            out = np.lib.format.open_memmap(scratch / "images.npy", mode="w+", dtype=dtype,
+                                            shape=dims)
+            got = _read_into(f, out.reshape(-1).view(np.uint8))
+            _check_size(path, f, dims, got, expected)
+            out.flush()
+            del out
+            write_manifest(scratch, {"digest": digest, "source": str(path.resolve()),
+                                     "arrays": ["images"]})
+        found = read_entry(directory, digest)
+    if found is None:  # published by another process meanwhile, or the disk is full
+        return read_idx(path)
+    return found[1]["images"]
+
+
+@contextlib.contextmanager
+def _opened(path: Path):
+    """The IDX file's bytes (gzip by content); read errors become DataErrors naming it."""
     try:
         with path.open("rb") as raw:
             compressed = raw.read(2) == b"\x1f\x8b"
         opener = gzip.open if compressed else open
         with opener(path, "rb") as f:
-            return _parse(path, f)
+            yield f
     except (OSError, EOFError, zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise DataError(f"{path} does not exist", hint="check the path") from exc
@@ -55,7 +105,8 @@ def read_idx(path: Path) -> np.ndarray:
                         hint="the file is damaged or incomplete; download it again") from exc
 
 
-def _parse(path: Path, f) -> np.ndarray:
+def _header(path: Path, f) -> tuple[np.dtype, tuple[int, ...]]:
+    """The value type and dimensions an IDX header declares."""
     head = f.read(4)
     if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in IDX_TYPES:
         raise DataError(f"{path}: not an IDX file (magic number {head.hex() or 'missing'}; "
@@ -67,21 +118,42 @@ def _parse(path: Path, f) -> np.ndarray:
     if len(dims_bytes) < 4 * ndim:
         raise DataError(f"{path}: IDX header declares {ndim} dimensions but the file ends "
                         f"after {4 + len(dims_bytes)} bytes", hint="the file is truncated")
-    dims = tuple(int(d) for d in np.frombuffer(dims_bytes, dtype=">u4"))
-    expected = int(np.prod(dims, dtype=object)) * dtype.itemsize
-    data = _read_up_to(f, expected)
-    if len(data) == expected:
-        extra = _count_rest(f)
+    return dtype, tuple(int(d) for d in np.frombuffer(dims_bytes, dtype=">u4"))
+
+
+def _body_bytes(dtype: np.dtype, dims: tuple[int, ...]) -> int:
+    return int(np.prod(dims, dtype=object)) * dtype.itemsize
+
+
+def _check_size(path: Path, f, dims: tuple[int, ...], got: int, expected: int,
+                extra: int | None = None) -> None:
+    """Refuse a body shorter or longer than the header says (``extra``: bytes past the
+    body, counted from ``f`` when not given)."""
+    if got == expected:
+        extra = _count_rest(f) if extra is None else extra
         if extra == 0:
-            return np.frombuffer(data, dtype=dtype).reshape(dims)
+            return
         actual = expected + extra
     else:
-        actual = len(data)
-    header = 4 + 4 * ndim
+        actual = got
+    header = 4 + 4 * len(dims)
     raise DataError(
         f"{path}: IDX header says {'x'.join(map(str, dims))} values = {header + expected:,} "
         f"bytes, but the file holds {header + actual:,} bytes",
         hint="the file is truncated or not what its name says; download it again")
+
+
+def _read_into(f, out: np.ndarray) -> int:
+    """Fill the flat uint8 memory map ``out`` from ``f`` chunk by chunk, giving its pages
+    back as it goes; returns the bytes read (fewer at end of file)."""
+    view, got = memoryview(out), 0
+    while got < len(out):
+        count = f.readinto(view[got:got + _CHUNK])
+        if not count:
+            break
+        got += count
+        release_pages(out, count)
+    return got
 
 
 def _read_up_to(f, n: int) -> bytes:
@@ -146,11 +218,12 @@ def default_class_names(path: Path, count: int) -> list[str]:
 
 
 def load_idx_pair(images: Path, labels: Path | None = None,
-                  class_names: list[str] | None = None) -> ImageDataset:
-    """One dataset from an IDX images file and its labels (found by name when not given)."""
+                  class_names: list[str] | None = None, cache: bool = True) -> ImageDataset:
+    """One dataset from an IDX images file and its labels (found by name when not given);
+    the images memory-mapped (:func:`map_idx`)."""
     images = Path(images)
     labels = labels_path_for(images) if labels is None else Path(labels)
-    x = read_idx(images)
+    x = map_idx(images, cache)
     y = read_idx(labels)
     if x.ndim not in (3, 4) or x.dtype != np.uint8:
         raise DataError(f"{images}: expected uint8 images of shape (N, H, W); the file holds "
@@ -173,7 +246,7 @@ def load_idx_pair(images: Path, labels: Path | None = None,
     return ImageDataset(x, y.astype(np.int64), list(names), paths, name=images.name)
 
 
-def load_idx_folder(folder: Path, class_names: list[str] | None = None
+def load_idx_folder(folder: Path, class_names: list[str] | None = None, cache: bool = True
                     ) -> dict[str, ImageDataset]:
     """Every train/test IDX pair of a folder, as datasets named by split."""
     folder = Path(folder)
@@ -182,7 +255,7 @@ def load_idx_folder(folder: Path, class_names: list[str] | None = None
         raise DataError(f"{folder}: no IDX image files (*-images-idx3-ubyte[.gz]) here")
     result = {}
     for split in sorted(pairs, key=("train", "test").index):
-        dataset = load_idx_pair(pairs[split], class_names=class_names)
+        dataset = load_idx_pair(pairs[split], class_names=class_names, cache=cache)
         dataset.name = f"{folder.name}:{split}"
         result[split] = dataset
     return result

@@ -50,7 +50,7 @@ def load_splits(source: str | os.PathLike, *, image_size: int | tuple[int, int] 
                         hint="give a folder of images, an archive, a CSV or IDX file")
     if path.is_dir():
         if find_idx_pairs(path):
-            datasets = _conformed(load_idx_folder(path), image_size, channels)
+            datasets = _conformed(load_idx_folder(path, cache=cache), image_size, channels)
         else:
             datasets = load_tree(path, image_size=image_size, channels=channels, strict=strict,
                                  cache=cache, progress=progress)
@@ -91,7 +91,8 @@ def _load_file(path: Path, image_size, channels, strict: bool, cache: bool, prog
     if suffix == ".npz":
         return _conformed(load_npz(path), image_size, channels)
     if is_idx_file(path):
-        return _conformed({split_of(path): load_idx_pair(path)}, image_size, channels)
+        return _conformed({split_of(path): load_idx_pair(path, cache=cache)}, image_size,
+                          channels)
     if is_archive(path):
         return load_tree(path, image_size=image_size, channels=channels, strict=strict,
                          cache=cache, progress=progress)

@@ -36,15 +36,12 @@ def load_tree(path: Path, image_size=None, channels: int | None = None, strict: 
         raise DataError(f"{path} does not exist", hint="check the path")
     kind = "folder" if path.is_dir() else _archive_kind(path)
     options = {"image_size": image_size, "channels": channels}
-    if kind == "folder":
-        listing = list(scan_folder(path))
-        files = [["/".join(m.parts), m.size, m.mtime_ns] for m in listing]
-    else:
-        listing = None
-        st = path.stat()
-        files = [[str(path.resolve()), st.st_size, st.st_mtime_ns]]
-    digest = fingerprint_digest(files)
+    st = path.stat()
+    archive_files = [[str(path.resolve()), st.st_size, st.st_mtime_ns]]
     directory = entry_dir(path, kind, options) if cache else None
+    # Checked against the cache without holding the listing (a row per file) in memory.
+    digest = fingerprint_digest(map(_file_row, scan_folder(path)) if kind == "folder"
+                                else archive_files)
     if directory is not None and (found := read_entry(directory, digest)):
         datasets = datasets_from_entry(*found, name=path.name)
         if strict:
@@ -52,6 +49,9 @@ def load_tree(path: Path, image_size=None, channels: int | None = None, strict: 
         _check_classes(datasets, path, min_classes)
         return datasets
 
+    listing = list(scan_folder(path)) if kind == "folder" else None
+    files = archive_files if listing is None else [_file_row(m) for m in listing]
+    digest = fingerprint_digest(files)  # of the listing decoded: it may have just changed
     report = LoadReport()
     with building(directory) as scratch:
         members = listing if listing is not None else scan_archive(path, kind, with_bytes=True)
@@ -72,6 +72,11 @@ def load_tree(path: Path, image_size=None, channels: int | None = None, strict: 
         datasets = datasets_from_entry(*found, name=path.name)  # the published entry
     _check_classes(datasets, path, min_classes)
     return datasets
+
+
+def _file_row(member: Member) -> list:
+    """A folder member's fingerprint row: relative path, size, mtime."""
+    return ["/".join(member.parts), member.size, member.mtime_ns]
 
 
 def _archive_kind(path: Path) -> str:

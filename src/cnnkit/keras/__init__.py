@@ -9,6 +9,7 @@ from . import (
     callbacks,
     config,
     datasets,
+    distribution,
     layers,
     losses,
     metrics,
@@ -22,5 +23,5 @@ from .layers import Input
 from .models import Model, Sequential, load_model
 
 __all__ = ["Input", "Model", "Sequential", "applications", "backend", "callbacks", "config",
-           "datasets", "layers", "load_model", "losses", "metrics", "mixed_precision",
-           "models", "optimizers", "preprocessing", "utils"]
+           "datasets", "distribution", "layers", "load_model", "losses", "metrics",
+           "mixed_precision", "models", "optimizers", "preprocessing", "utils"]

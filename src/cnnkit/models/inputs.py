@@ -15,16 +15,20 @@ import os
 import numpy as np
 
 from ..data.dataset import ImageDataset
+from ..data.rows import ImageRows
 from ..errors import ConfigError, ShapeError
 from ..train.losses import Loss
 
 
-def as_images(x, what: str = "x") -> np.ndarray:
+def as_images(x, what: str = "x") -> np.ndarray | ImageRows:
     """``(N, H, W, C)`` uint8 or float32 images from an array, list or ImageDataset; a
     float ``(N, D)`` array (e.g. a frozen backbone's features) passes as vectors, as in
-    Keras, for a model whose input is ``(D,)``."""
+    Keras, for a model whose input is ``(D,)``. A dataset's images, and row views of them
+    (:class:`~cnnkit.data.rows.ImageRows`), pass unread: batches read their own rows."""
     if isinstance(x, ImageDataset):
         return x.images
+    if isinstance(x, ImageRows) and x.dtype == np.uint8 and x.ndim == 4:
+        return x
     if x is None:
         raise ShapeError(f"{what} is missing", hint="pass images as an (N, H, W, C) array "
                          "or a cnnkit.data.ImageDataset")
@@ -36,7 +40,7 @@ def as_images(x, what: str = "x") -> np.ndarray:
     if hasattr(x, "numpy") and not isinstance(x, np.ndarray):  # a torch tensor
         x = x.detach().cpu().numpy()
     try:
-        x = np.asarray(x)
+        x = x if isinstance(x, np.ndarray) else np.asarray(x)  # a memmap stays one
     except ValueError as exc:  # a list of arrays of different shapes
         raise ShapeError(f"{what} holds images of different shapes ({exc})",
                          hint="resize them to one size first, or load the folder with "

@@ -23,6 +23,8 @@ from ..train import losses as loss_lib
 from ..train import metrics as metric_lib
 from ..train import optimizers as optimizer_lib
 from ..train.batches import ArraySource
+from ..train.device import resolve_device
+from ..train.distributed import default_distribution
 from ..train.history import History
 from ..train.loop import FitPlan, Task, Trainer, evaluate
 from ..train.precision import model_precision
@@ -298,12 +300,18 @@ class Model(ModelLayer, keras_name="Functional"):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1, **kwargs) -> History:
+            validation_batch_size=None, validation_freq=1, distribution=None, device=None,
+            **kwargs) -> History:
         """Train like ``keras.Model.fit``; returns a :class:`History`.
 
         ``validation_batch_size`` is accepted and changes nothing but memory use (the
         validation numbers are exact over all samples); ``steps_per_epoch``,
         ``validation_steps`` and ``validation_freq`` must stay at their defaults.
+        ``distribution``: ``cnnkit.keras.distribution.DataParallel()`` in a script started by
+        ``torchrun`` trains as one of its processes (``batch_size`` is the global batch;
+        default: the one ``set_distribution`` set, else one process; docs/scaling.md).
+        ``device``: ``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"`` to train on (default the
+        CPU); the weights come back to the CPU afterwards.
         """
         reject_unknown_keywords("fit()", kwargs, parameter_names(self.fit))
         refuse_unsupported("fit()", steps_per_epoch=(steps_per_epoch, None),
@@ -312,7 +320,14 @@ class Model(ModelLayer, keras_name="Functional"):
         plan = self.fit_plan(x, y, batch_size, epochs, verbose, callbacks, validation_split,
                              validation_data, shuffle, class_weight, sample_weight,
                              initial_epoch)
-        return Trainer(self, plan.task, self.precision).run(plan)
+        where = torch.device("cpu") if device is None else resolve_device(device)
+        trainer = Trainer(self, plan.task, self.precision, device=where,
+                          distribution=distribution or default_distribution())
+        self.net.to(where)
+        try:
+            return trainer.run(plan)
+        finally:
+            self.net.to("cpu")
 
     def fit_plan(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
                  callbacks=None, validation_split=0.0, validation_data=None, shuffle=True,
@@ -374,7 +389,7 @@ class Model(ModelLayer, keras_name="Functional"):
         source = self._source(x, y, "x", None if sample_weight is None
                               else np.asarray(sample_weight, dtype=np.float32))
         logs = evaluate(self.net, source, task,
-                        count_argument(batch_size, "batch_size", PREDICT_BATCH), tta)
+                        count_argument(batch_size, "batch_size", PREDICT_BATCH), tta=tta)
         if return_dict:
             return logs
         values = [logs["loss"], *(logs[m.name] for m in self.metrics)]

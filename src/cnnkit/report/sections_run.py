@@ -8,6 +8,7 @@ import math
 import yaml
 
 from ..diagnosis.finding import format_value
+from ..recipes.notes import recipe_lines
 from . import plots
 from .gather import ReportData
 from .html import (
@@ -104,8 +105,11 @@ def model_section(report: ReportData) -> Section:
     name = (shown_path(config.model) if config.model or not config.recipe
             else f"recipe {config.recipe}")
     section.blocks += [paragraph(f"{report.model_source} ({name}), "
-                                 f"{len(classes)} classes"),
-                       preformatted("\n".join(lines))]
+                                 f"{len(classes)} classes")]
+    if config.recipe:
+        section.blocks += [paragraph(line) for line in recipe_lines(
+            config, tuple(report.model.input_shape[1:]), len(classes))]
+    section.blocks.append(preformatted("\n".join(lines)))
     return section
 
 

@@ -1,9 +1,11 @@
 """Batches from uint8 (or float) image arrays, converted on the fly with no per-image work.
 
-Images stay uint8 ``(N, H, W, C)`` (often memory-mapped). For each batch, one vectorised
-gather (``np.take``) and the model's conversion (models/preprocess.py: a float32 tensor in
-NCHW shape with channels_last memory) make the input. A background thread prepares the next
-batch while the current one trains; the time the trainer waits for it is measured.
+Images stay uint8 ``(N, H, W, C)`` (often memory-mapped, or row numbers over a memory map:
+:class:`~cnnkit.data.rows.ImageRows`). For each batch, one vectorised gather of its rows in
+ascending order (``data.rows.take_rows``) and the model's conversion (models/preprocess.py:
+a float32 tensor in NCHW shape with channels_last memory) make the input. A background
+thread prepares the next batch while the current one trains; the time the trainer waits for
+it is measured.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
+from ..data.rows import ImageRows, take_rows
+
 
 class ArraySource:
     """Images with targets (None for prediction; optional per-sample weights) that yield
     torch batches; ``to_input`` makes a batch of images the model's input (a model's
     ``preprocess``)."""
 
-    def __init__(self, images: np.ndarray, targets: np.ndarray | None,
+    def __init__(self, images: np.ndarray | ImageRows, targets: np.ndarray | None,
                  to_input: Callable[[np.ndarray], torch.Tensor],
                  sample_weights: np.ndarray | None = None):
         self.images = images
@@ -34,12 +38,8 @@ class ArraySource:
         return len(self.images)
 
     def batch(self, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """One batch for the given sample indices (sorted reads are faster on memmaps)."""
-        if isinstance(index, slice):
-            images = self.images[index]
-        else:
-            images = np.take(self.images, index, axis=0)
-        x = self.to_input(images)
+        """One batch for the given sample indices (a slice or an index array)."""
+        x = self.to_input(take_rows(self.images, index))
         y = None if self.targets is None else torch.from_numpy(np.asarray(self.targets[index]))
         w = None
         if self.sample_weights is not None:

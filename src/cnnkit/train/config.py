@@ -20,6 +20,7 @@ from ..yaml_files import YamlTooLarge, load_bounded
 from .augment import parse_augment
 from .balance import weighting_mode
 from .bounds import SETTINGS, problem
+from .device import autocast_dtype, resolve_device
 from .precision import PRECISIONS
 from .schedules import parse_schedule
 from .tta import check_tta
@@ -56,6 +57,7 @@ class RunConfig:
     image_size: int | list | None = None
     precision: str = "auto"
     threads: int | None = None
+    device: str = "auto"
     seed: int = 0
     deterministic: bool = False
     fraction: float = 1.0
@@ -80,7 +82,9 @@ class RunConfig:
                                                "docs/training.md for each setting")
         check_tta(self.tta)
         if self.precision not in PRECISIONS:
-            raise ConfigError("precision must be auto, fp32 or bf16")
+            raise ConfigError("precision must be auto, fp32, bf16 or fp16")
+        # a device this machine lacks, or fp16 off CUDA: refused before any work
+        autocast_dtype(self.precision, resolve_device(self.device))
         # names checked now, not after minutes of decoding; the largest image shape lets
         # every size-dependent augmentation check pass until the real shape is known
         parse_schedule(self.schedule)

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..data.progress import progress_bar
+from ..data.rows import take_rows
 from ..thread_count import torch_threads
 from .core_threads import CoreThreads
 
@@ -33,7 +34,8 @@ def backbone_features(backbone: nn.Module, images: np.ndarray,
     its running statistics), as a float32 array: ``(N, C)`` pooled by ``"avg"`` or
     ``"max"``, or ``(N, C, h, w)`` feature maps with ``pooling=None``.
 
-    ``images`` are uint8 ``(N, H, W, C)`` (memory-mapped arrays are read batch by batch);
+    ``images`` are uint8 ``(N, H, W, C)`` (memory maps and row views are read batch by
+    batch, :func:`~cnnkit.data.rows.take_rows`);
     ``prepare`` turns a uint8 batch tensor into the backbone's input (e.g.
     :meth:`cnnkit.weights.Preprocessing.batch`). ``cores`` (default: torch's thread
     count) threads share each batch. The backbone's training mode is restored.
@@ -57,7 +59,7 @@ def backbone_features(backbone: nn.Module, images: np.ndarray,
     try:
         with torch_threads(1), progress_bar(len(images), "features", progress) as bar:
             for start in range(0, len(images), batch_size):
-                batch = np.array(images[start:start + batch_size])
+                batch = take_rows(images, slice(start, start + batch_size))
                 shares = np.array_split(batch, min(threads.count, len(batch)))
                 parts.extend(threads.map(features, shares))
                 bar.update(len(batch))

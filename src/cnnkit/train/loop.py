@@ -18,6 +18,8 @@ from .batch_gradients import BatchGradients
 from .batches import ArraySource, WaitTimer
 from .callbacks import CallbackList, TerminateOnNaN
 from .checkpoint import CheckpointError, rng_states, set_rng_states
+from .device import autocast_dtype, gradient_scaler, moved, on_device
+from .distributed import SingleProcess
 from .evaluate import batch_outputs
 from .history import History
 from .hooks import TrainerHook
@@ -76,15 +78,23 @@ class Trainer:
     ``torch_optimizer`` is built) and ``stop_training``. Optional parts: ``augment`` (a
     callable on training batches), ``schedule`` (learning rate for a global step),
     ``order`` (``order(seed, epoch, n)`` -> sample order, default shuffling), ``hooks``
-    (:class:`~cnnkit.train.hooks.TrainerHook`) and ``threads``: how many threads to train
-    on, or None for all of torch's, tuned (train/batch_gradients.py computes each step).
+    (:class:`~cnnkit.train.hooks.TrainerHook`), ``threads``: how many threads to train
+    on, or None for all of torch's, tuned (train/batch_gradients.py computes each step), and
+    ``distribution``: :class:`~cnnkit.train.distributed.DataParallel` to train as one rank
+    of several processes (train/distributed.py), default one process. The net must already
+    be on ``device`` (default the CPU; train/device.py).
     """
 
     def __init__(self, model, task: Task, precision: str = "fp32", hooks=(), augment=None,
-                 schedule=None, order=None, threads: int | None = None):
+                 schedule=None, order=None, threads: int | None = None, distribution=None,
+                 device: torch.device | None = None):
         self.model = model
+        self.distribution = distribution or SingleProcess()
+        self.device = device or torch.device("cpu")
         self.task = task
         self.precision = resolve_precision(precision)[0]
+        self.autocast_dtype = autocast_dtype(self.precision, self.device)
+        self.scaler = gradient_scaler(self.precision, self.device)
         self.hooks: list[TrainerHook] = list(hooks)
         self.gradients = BatchGradients(model.net, self._piece_loss, self._autocast, threads)
         self.augment = augment
@@ -107,6 +117,7 @@ class Trainer:
                                                    if self.callbacks else [])],
             "rng": rng_states(),
             "precision": self.precision,
+            "world_size": self.distribution.world,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -130,11 +141,13 @@ class Trainer:
 
     # -- one step ------------------------------------------------------------------------
     def _autocast(self):
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype,
+                              enabled=self.autocast_dtype is not None)
 
     def _piece_loss(self, output: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None
                     ) -> torch.Tensor:
-        return self.task.loss(output, y, self.task.on_logits, w)
+        loss = self.task.loss(output, y, self.task.on_logits, w)
+        return loss if self.scaler is None else self.scaler.scale(loss)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> float:
         """One optimizer step on a batch (its gradient: train/batch_gradients.py); returns
@@ -143,28 +156,35 @@ class Trainer:
         if self.schedule is not None:
             optimizer.learning_rate = self.schedule(
                 self.state.epoch * self.steps_per_epoch + self.state.step)
+        x, y, w = moved((x, y, w), self.device)
         if self.augment is not None:
             x = self.augment(x)
         result = self.gradients.step(x, y, w)
-        value = result.loss
+        with torch.no_grad():
+            correct = self._count_correct(result.scored)
+        scale = 1.0 if self.scaler is None else float(self.scaler.get_scale())
+        value, count, correct = self.distribution.reduce_step(
+            self.gradients.params, result.loss / scale, len(x), correct)
         if not np.isfinite(value):
             return self._stop_on_nan(value)
-        self._clip(optimizer)
-        optimizer.torch_optimizer.step()
+        self._optimizer_step(optimizer)
         optimizer.update_average(self.gradients.params)
-        with torch.no_grad():
-            for output, ys in result.scored:
-                self._count_correct(output, ys)
-        self.state.loss_sum += value * len(x)
-        self.state.seen += len(x)
+        for name, c in correct.items():
+            self.state.correct[name] = self.state.correct.get(name, 0.0) + c
+        self.state.loss_sum += value * count
+        self.state.seen += count
         return value
 
-    def _count_correct(self, output: torch.Tensor, ys: torch.Tensor) -> None:
-        outputs = self.task.outputs_for_metrics(output)
-        for metric in self.task.metrics:
-            c = float(metric.correct(outputs, ys, self.task.loss.binary,
-                                     self.task.loss.sparse_labels))
-            self.state.correct[metric.name] = self.state.correct.get(metric.name, 0.0) + c
+    def _count_correct(self, scored: list[tuple[torch.Tensor, torch.Tensor]]
+                       ) -> dict[str, float]:
+        """Each metric's count of correct samples over the batch's scored outputs."""
+        correct = dict.fromkeys((m.name for m in self.task.metrics), 0.0)
+        for output, ys in scored:
+            outputs = self.task.outputs_for_metrics(output)
+            for metric in self.task.metrics:
+                correct[metric.name] += float(metric.correct(
+                    outputs, ys, self.task.loss.binary, self.task.loss.sparse_labels))
+        return correct
 
     def _stop_on_nan(self, value: float) -> float:
         """A non-finite loss: no optimizer step; stop as TerminateOnNaN says, or raise."""
@@ -180,6 +200,18 @@ class Trainer:
     def _terminates_on_nan(self) -> bool:
         return any(isinstance(c, TerminateOnNaN)
                    for c in (self.callbacks.callbacks if self.callbacks else []))
+
+    def _optimizer_step(self, optimizer) -> None:
+        """Clip and step; with fp16 on CUDA through the gradient scaler (which skips a
+        step whose gradients overflowed and lowers its scale)."""
+        if self.scaler is None:
+            self._clip(optimizer)
+            optimizer.torch_optimizer.step()
+            return
+        self.scaler.unscale_(optimizer.torch_optimizer)
+        self._clip(optimizer)
+        self.scaler.step(optimizer.torch_optimizer)
+        self.scaler.update()
 
     def _clip(self, optimizer) -> None:
         if (optimizer.clipvalue is None and optimizer.clipnorm is None
@@ -201,10 +233,13 @@ class Trainer:
         model = self.model
         if model.optimizer.torch_optimizer is None:
             model.optimizer.build(model.net.parameters())
+        self.distribution.start(model.net)  # rank 0's weights and random state on every rank
         self.state.seed = int(torch.randint(0, 2**31 - 1, (1,)))
         self.state.epoch = int(plan.initial_epoch)
-        params = {"epochs": plan.epochs, "steps": -(-len(plan.train) // plan.batch_size),
-                  "verbose": plan.verbose}
+        rows = self.distribution.epoch_rows(len(plan.train))
+        verbose = plan.verbose if self.distribution.writes else 0  # one progress bar
+        params = {"epochs": plan.epochs, "steps": -(-rows // plan.batch_size),
+                  "verbose": verbose}
         callbacks = CallbackList(plan.callbacks, model, params)
         if resume_from is not None:
             self.callbacks = callbacks
@@ -217,7 +252,7 @@ class Trainer:
             self.history.val_class_counts = class_counts(plan.val.targets, units, names)
             warn_on_validation_classes(self.history.class_counts, self.history.val_class_counts)
         return self.fit(plan.train, plan.val, epochs=plan.epochs, batch_size=plan.batch_size,
-                        shuffle=plan.shuffle, callbacks=callbacks, verbose=plan.verbose,
+                        shuffle=plan.shuffle, callbacks=callbacks, verbose=verbose,
                         resume=resume_from is not None)
 
     def fit(self, train: ArraySource, val: ArraySource | None, *, epochs: int, batch_size: int,
@@ -229,9 +264,9 @@ class Trainer:
         self.callbacks = callbacks
         for callback in callbacks.callbacks:
             callback.trainer = self
-        self.steps_per_epoch = -(-len(train) // batch_size)
+        self.steps_per_epoch = -(-self.distribution.epoch_rows(len(train)) // batch_size)
         try:
-            self.gradients.start(batch_size)
+            self.gradients.start(self.distribution.local_batch(batch_size))
             self.model.optimizer.torch_optimizer.zero_grad(set_to_none=True)  # no stale grads
             if not resume:
                 callbacks.on_train_begin()
@@ -264,9 +299,11 @@ class Trainer:
         state = self.state
         progress = EpochProgress(verbose, state.epoch, epochs, self.steps_per_epoch, state.step)
         order_of = self.order or (lambda seed, epoch, n: epoch_order(seed, epoch, n, shuffle))
-        order = order_of(state.seed, state.epoch, len(train))
+        order = self.distribution.rank_order(order_of(state.seed, state.epoch, len(train)),
+                                             len(train), batch_size)
         self.model.net.train()
-        batches = WaitTimer(train.batches(order, batch_size, start=state.step))
+        batches = WaitTimer(train.batches(order, self.distribution.local_batch(batch_size),
+                                          start=state.step))
         started = time.perf_counter()
         wait_before = state.wait_seconds
         train_before = state.train_seconds
@@ -297,20 +334,46 @@ class Trainer:
         return logs, timing
 
     def evaluate(self, source: ArraySource, batch_size: int) -> dict[str, float]:
-        """Loss and metrics over ``source`` in inference mode."""
-        return evaluate(self.model.net, source, self.task, batch_size)
+        """Loss and metrics over ``source`` in inference mode (each rank evaluates its
+        rows, the sums are reduced)."""
+        rows = self.distribution.validation_rows(len(source))
+        if rows is None:
+            return evaluate(self.model.net, source, self.task, batch_size, self.device)
+        scores = evaluate(self.model.net, RowsOf(source, rows), self.task, batch_size,
+                          self.device)
+        names = sorted(scores)
+        sums = self.distribution.reduce_sums([len(rows), *(scores[k] * len(rows)
+                                                           for k in names)])
+        return {k: v / max(sums[0], 1) for k, v in zip(names, sums[1:], strict=True)}
+
+
+class RowsOf:
+    """The ``rows`` of a source, read in place (a view: no copy of the images)."""
+
+    def __init__(self, source: ArraySource, rows: np.ndarray):
+        self.source = source
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def batches(self, order: np.ndarray | None, batch_size: int, start: int = 0,
+                prefetch: int = 2):
+        """The source's batches over these rows (``order`` indexes the rows)."""
+        rows = self.rows if order is None else self.rows[order]
+        return self.source.batches(rows, batch_size, start=start, prefetch=prefetch)
 
 
 def evaluate(net: torch.nn.Module, source: ArraySource, task: Task, batch_size: int,
-             tta: str | None = None) -> dict[str, float]:
-    """Keras's loss and metrics of ``net`` over ``source``, exact over all samples, from
-    the one evaluation path (train/evaluate.py): validation and ``evaluate()``. With
-    ``tta="flip"`` they are those of the outputs averaged with the mirror images'
-    (train/tta.py), as probabilities."""
+             device: torch.device | None = None, tta: str | None = None) -> dict[str, float]:
+    """Keras's loss and metrics of ``net`` (on ``device``, default the CPU) over ``source``,
+    exact over all samples, from the one evaluation path (train/evaluate.py): validation and
+    ``evaluate()``. With ``tta="flip"`` they are those of the outputs averaged with the
+    mirror images' (train/tta.py), as probabilities."""
     net.eval()
-    forward = net
+    forward = on_device(net, device or torch.device("cpu"))
     if check_tta(tta):
-        forward = flip_average(net, net.output_activation if task.on_logits else _same)
+        forward = flip_average(forward, net.output_activation if task.on_logits else _same)
         task = replace(task, on_logits=False)
     loss_sum, seen = 0.0, 0
     correct = dict.fromkeys((m.name for m in task.metrics), 0.0)

@@ -25,7 +25,8 @@ from pathlib import Path
 from ..errors import ConfigError
 
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # fp16: CUDA only (train/device.py)
+ENVIRONMENT_PRECISIONS = ("auto", "fp32", "bf16")  # the process-wide default: for any CPU
 ENVIRONMENT_VARIABLE = "CNNKIT_PRECISION"
 POLICIES = {"float32": "fp32", "mixed_bfloat16": "bf16"}
 
@@ -54,7 +55,7 @@ def environment_precision() -> str:
     """``$CNNKIT_PRECISION`` (``"auto"`` when unset or empty); any other value than auto,
     fp32 or bf16 is ignored with a warning, so an explicit setting still works."""
     value = os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower() or "auto"
-    if value not in PRECISIONS:
+    if value not in ENVIRONMENT_PRECISIONS:
         warnings.warn(f"{ENVIRONMENT_VARIABLE}={value!r} is not a precision (auto, fp32 or "
                       "bf16); it is ignored", stacklevel=2)
         return "auto"
@@ -66,7 +67,7 @@ def resolve_precision(requested: str) -> tuple[str, str | None]:
     ``$CNNKIT_PRECISION`` where that names one, else bf16 with native bf16 and fp32
     otherwise; ``"bf16"`` is bf16 everywhere, with a notice where the CPU emulates it."""
     if requested not in PRECISIONS:
-        raise ConfigError(f"precision {requested!r} is not one of auto, fp32, bf16")
+        raise ConfigError(f"precision {requested!r} is not one of auto, fp32, bf16, fp16")
     if requested == "auto":
         requested = environment_precision()
         if requested == "auto":
