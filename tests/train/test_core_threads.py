@@ -108,7 +108,7 @@ def test_an_error_in_a_helper_reaches_the_caller_and_the_threads_go_on():
 
 
 def test_interrupted_while_helpers_work_the_threads_are_let_go(monkeypatch):
-    working, release, caller_waits, done = (threading.Event() for _ in range(4))
+    working, release, caller_waits, done, interrupted = (threading.Event() for _ in range(5))
 
     class WatchedQueue(queue.SimpleQueue):
         """Tells when the calling thread starts waiting for a helper's result."""
@@ -125,26 +125,36 @@ def test_interrupted_while_helpers_work_the_threads_are_let_go(monkeypatch):
             done.set()
         return part
 
-    def ctrl_c():  # once the helper works and the caller waits for it, not before: a
-        # signal handled while the caller still runs Python code can land in a finalizer
-        # run by the garbage collector, which swallows the KeyboardInterrupt
+    def ctrl_c(signum, frame):  # Python's own handler, but only the first Ctrl-C counts
+        if not interrupted.is_set():
+            interrupted.set()
+            raise KeyboardInterrupt
+
+    def press_ctrl_c():
+        """Once the helper works and the caller waits for it, Ctrl-C until it is seen: a
+        signal arriving just before the caller's thread blocks is seen only when it wakes."""
         if working.wait(60) and caller_waits.wait(60):
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            while not interrupted.is_set():
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+                interrupted.wait(0.05)
 
     monkeypatch.setattr(core_threads, "queue", SimpleNamespace(SimpleQueue=WatchedQueue))
     workers = CoreThreads(2)
-    sender = threading.Thread(target=ctrl_c)
+    presser = threading.Thread(target=press_ctrl_c)
+    previous = signal.signal(signal.SIGINT, ctrl_c)
     gc.collect()
-    gc.disable()  # no finalizer runs in this thread between its wait starting and the signal
+    gc.disable()  # a KeyboardInterrupt raised in a finalizer would be swallowed
     try:
-        sender.start()
+        presser.start()
         with pytest.raises(KeyboardInterrupt):
             workers.map(job, ["fast", "slow"])  # the caller waits for the helper: Ctrl-C
         assert not done.is_set()  # the wait itself was interrupted
     finally:
         gc.enable()
+        interrupted.set()
         release.set()  # the helper finishes only after the caller was interrupted
-        sender.join()
+        presser.join()
+        signal.signal(signal.SIGINT, previous)
     assert workers.count == 1  # the late "slow" result can never answer a later call
     with pytest.raises(ValueError, match="2 parts for 1 threads"):
         workers.map(job, ["x", "y"])
