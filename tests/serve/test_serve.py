@@ -99,8 +99,9 @@ def test_each_broken_file_gets_a_4xx_json_error_naming_it(server, name):
 
 
 def send_refused(server, head: bytes, body_chunks) -> tuple[int, bytes]:
-    """Send a request whose body the server will refuse; stop sending when it closes the
-    connection (as curl does), then read its answer: the status and the body."""
+    """Send a request whose body the server will refuse (it reads and drops the rest: a
+    lingering close), stop if it ends the connection, then read its answer: the status and
+    the body."""
     with socket.create_connection((server.host, server.port), timeout=60) as sock:
         try:
             sock.sendall(head)
@@ -131,6 +132,25 @@ def test_a_100_mb_body_is_refused_with_413_and_the_server_goes_on(server, kind):
     assert status == 413
     assert json.loads(body)["error"] == "upload_too_large"
     assert server.post_files("/predict", [("d.png", mnist_pngs(1)[0])])[0] == 200
+
+
+def test_a_refused_body_still_arriving_is_read_and_dropped_before_the_server_closes(server):
+    """Closing at once with unread bytes makes the kernel send a reset, which can destroy
+    the answer before the client reads it (serve/linger.py)."""
+    head = (b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+            b"Content-Length: %d\r\n\r\n" % HUNDRED_MB)
+    for more in (8, 0):  # 8 MB sent after the answer, then our close; or silence
+        with socket.create_connection((server.host, server.port), timeout=60) as sock:
+            sock.sendall(head + MB_OF_ZEROS)
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            assert (response.status, response.getheader("connection")) == (413, "close")
+            assert json.loads(response.read())["error"] == "upload_too_large"
+            for _ in range(more):  # a closed socket would answer these with a reset
+                sock.sendall(MB_OF_ZEROS)
+            if more:
+                sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(1) == b""  # a FIN: the server closed once we did, or fell silent
 
 
 def test_a_stalled_upload_times_out_with_408(server):

@@ -3,9 +3,11 @@ batch's gradient, reproducibly, and leaves torch's threads as it found them."""
 
 from __future__ import annotations
 
+import gc
+import queue
 import signal
 import threading
-import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ from batch_gradient import assert_same_gradient, batch_gradient
 from cnnkit import data, layers, zoo
 from cnnkit.errors import TrainingError
 from cnnkit.models import Sequential
-from cnnkit.train import batch_gradients, loop
+from cnnkit.train import batch_gradients, core_threads, loop
 from cnnkit.train.batch_gradients import BatchGradients, shares
 from cnnkit.train.core_threads import CoreThreads
 from fit_threads import fit_on_threads
@@ -105,25 +107,54 @@ def test_an_error_in_a_helper_reaches_the_caller_and_the_threads_go_on():
         workers.close()
 
 
-def test_interrupted_while_helpers_work_the_threads_are_let_go():
-    release = threading.Event()
+def test_interrupted_while_helpers_work_the_threads_are_let_go(monkeypatch):
+    working, release, caller_waits, done, interrupted = (threading.Event() for _ in range(5))
+
+    class WatchedQueue(queue.SimpleQueue):
+        """Tells when the calling thread starts waiting for a helper's result."""
+
+        def get(self, *args, **kwargs):
+            if threading.current_thread() is threading.main_thread():
+                caller_waits.set()
+            return super().get(*args, **kwargs)
 
     def job(part):
         if part == "slow":
-            release.wait(10)
+            working.set()
+            release.wait(60)
+            done.set()
         return part
 
-    def ctrl_c():
-        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-        time.sleep(0.2)
-        release.set()  # the helper finishes only after the caller was interrupted
+    def ctrl_c(signum, frame):  # Python's own handler, but only the first Ctrl-C counts
+        if not interrupted.is_set():
+            interrupted.set()
+            raise KeyboardInterrupt
 
+    def press_ctrl_c():
+        """Once the helper works and the caller waits for it, Ctrl-C until it is seen: a
+        signal arriving just before the caller's thread blocks is seen only when it wakes."""
+        if working.wait(60) and caller_waits.wait(60):
+            while not interrupted.is_set():
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+                interrupted.wait(0.05)
+
+    monkeypatch.setattr(core_threads, "queue", SimpleNamespace(SimpleQueue=WatchedQueue))
     workers = CoreThreads(2)
-    timer = threading.Timer(0.2, ctrl_c)
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        workers.map(job, ["fast", "slow"])  # the caller waits for the helper: Ctrl-C
-    timer.join()
+    presser = threading.Thread(target=press_ctrl_c)
+    previous = signal.signal(signal.SIGINT, ctrl_c)
+    gc.collect()
+    gc.disable()  # a KeyboardInterrupt raised in a finalizer would be swallowed
+    try:
+        presser.start()
+        with pytest.raises(KeyboardInterrupt):
+            workers.map(job, ["fast", "slow"])  # the caller waits for the helper: Ctrl-C
+        assert not done.is_set()  # the wait itself was interrupted
+    finally:
+        gc.enable()
+        interrupted.set()
+        release.set()  # the helper finishes only after the caller was interrupted
+        presser.join()
+        signal.signal(signal.SIGINT, previous)
     assert workers.count == 1  # the late "slow" result can never answer a later call
     with pytest.raises(ValueError, match="2 parts for 1 threads"):
         workers.map(job, ["x", "y"])

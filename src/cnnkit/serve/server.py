@@ -66,6 +66,7 @@ def serve(model_path: str, options: ServeOptions, say=print) -> None:
     from ..thread_count import set_torch_threads
     from .access_log import configure
     from .app import create_app
+    from .linger import LingeringH11Protocol
     from .predictor import Predictor
 
     if options.host in OPEN_HOSTS:
@@ -89,6 +90,6 @@ def serve(model_path: str, options: ServeOptions, say=print) -> None:
     say(f"serving on http://{shown}:{port}/ ({batching}); Ctrl-C stops", flush=True)
     if options.access_log:
         configure()
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            timeout_keep_alive=30)
+    config = uvicorn.Config(app, http=LingeringH11Protocol, log_level="warning",
+                            access_log=False, lifespan="on", timeout_keep_alive=30)
     uvicorn.Server(config).run(sockets=[sock])

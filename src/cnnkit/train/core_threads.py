@@ -58,10 +58,10 @@ class CoreThreads:
         for a later call's."""
         if len(parts) > self.count:
             raise ValueError(f"{len(parts)} parts for {self.count} threads")
-        for jobs, part in zip(self._jobs, parts[1:], strict=False):
-            jobs.put((job, part))
-        first = _outcome(job, parts[0])
-        try:
+        try:  # a Ctrl-C anywhere from the first job handed out on lets the helpers go
+            for jobs, part in zip(self._jobs, parts[1:], strict=False):
+                jobs.put((job, part))
+            first = _outcome(job, parts[0])
             outcomes = [first] + [self._results[i].get() for i in range(len(parts) - 1)]
         except BaseException:
             self._stop(wait=False)
