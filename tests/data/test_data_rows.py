@@ -127,3 +127,39 @@ def test_reading_a_map_gives_its_pages_back(mapped, tmp_path, monkeypatch):
     assert mapping_rss(tmp_path / "big.npy") <= 1 << 20  # at most the budget stays mapped
     np.array(images)  # a read that bypasses take_rows keeps its pages: the probe works
     assert mapping_rss(tmp_path / "big.npy") >= images.nbytes * 0.9
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs Linux /proc smaps")
+def test_a_thinly_spread_gather_gives_pages_back_as_it_goes(mapped, tmp_path, monkeypatch):
+    """Every 10th small image in one gather (a held-out split's duplicate check): each row
+    maps a 64 KiB window of the file, so the pages must go back during the gather, not after."""
+    photos = np.asarray(mapped.images)
+    big = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.uint8,
+                                    shape=(4000, 32, 32, 3))  # 12 MB of real photos, repeated
+    big[:] = photos[np.arange(4000) % len(photos)]
+    big.flush()
+    del big
+    images = np.load(tmp_path / "big.npy", mmap_mode="r")
+    budget = 1 << 20
+    monkeypatch.setattr(rows_module, "RELEASE_BYTES", budget)
+    seen = []
+    release = rows_module.release_pages
+    monkeypatch.setattr(rows_module, "release_pages", lambda images, mapped: (
+        seen.append(mapping_rss(tmp_path / "big.npy")), release(images, mapped)))
+    held_out = ImageRows(images, np.arange(0, len(images), 10))
+    np.testing.assert_array_equal(np.asarray(held_out),
+                                  photos[np.arange(0, len(images), 10) % len(photos)])
+    assert len(seen) > 5  # released as it went, not once after the gather
+    # 400 rows 30 KiB apart: each touches its own 64 KiB window, 25 MB in all were it kept
+    assert max(seen) <= budget + 2 * rows_module.FAULT_AROUND_BYTES, seen
+
+
+def test_mapped_bytes_counts_each_window_once():
+    window = rows_module.FAULT_AROUND_BYTES
+    dense = rows_module.mapped_bytes(np.arange(64), 1024)  # 64 KiB of adjacent rows
+    assert dense[-1] == window and dense[0] == window
+    spread = rows_module.mapped_bytes(np.arange(0, 64 * 10, 10), 1024)  # 10 KiB apart
+    np.testing.assert_array_equal(np.diff(spread) % window, 0)
+    assert spread[-1] == window * len(np.unique(np.arange(0, 640, 10) * 1024 // window))
+    large = rows_module.mapped_bytes(np.array([0, 5]), 3 * window)  # rows larger than a window
+    np.testing.assert_array_equal(large, [3 * window, 6 * window])

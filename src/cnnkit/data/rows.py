@@ -7,10 +7,11 @@ copied until pixels are asked for; a batch reads only its own rows (:func:`take_
 Pages of a memory map that were read stay mapped, and so count in the process's resident
 memory (RSS), until the map is closed; and a read fault maps up to 64 KiB of neighbouring
 cached pages with it (Linux's fault-around). :func:`take_rows` therefore estimates the pages
-each gather maps (at least 64 KiB per image) and, past :data:`RELEASE_BYTES`, gives the
-pages of a read-only or shared map back to the page cache (``madvise(MADV_DONTNEED)``): the
-next read of them is served from the page cache, and a pass over a dataset larger than RAM
-keeps the process's memory flat.
+each gather maps (every 64 KiB window its rows touch), gathers in pieces of at most
+:data:`RELEASE_BYTES` of them, and gives the pages of a read-only or shared map back to the
+page cache between pieces (``madvise(MADV_DONTNEED)``): the next read of them is served from
+the page cache, and a pass over a dataset larger than RAM keeps the process's memory flat,
+however thinly its rows are spread.
 """
 
 from __future__ import annotations
@@ -102,33 +103,61 @@ class ImageRows:
 
 def take_rows(images: np.ndarray | ImageRows, index) -> np.ndarray:
     """The images at ``index`` (a slice or index array, any order, repeats allowed) as a new
-    in-memory array: one gather in ascending row order, for locality on a memory map."""
+    in-memory array: one gather in ascending row order, for locality on a memory map.
+
+    On a shared memory map the gather goes in pieces of at most :data:`RELEASE_BYTES` of
+    estimated mapped pages (:func:`mapped_bytes`), giving the pages back between pieces: rows
+    spread thinly over a large map (a held-out split of small images) would otherwise map
+    most of the file before the first release."""
     if isinstance(images, ImageRows):
         return images.take(index)
     if isinstance(index, slice):
-        out = np.array(images[index])
-        mapped = out.nbytes + FAULT_AROUND_BYTES
-    else:
-        index = np.asarray(index, dtype=np.int64)
-        if len(index) < 2 or (index[1:] >= index[:-1]).all():
-            out = np.take(images, index, axis=0)
+        index = np.arange(*index.indices(len(images)))
+    index = np.asarray(index, dtype=np.int64).reshape(-1)
+    in_order = len(index) < 2 or bool((index[1:] >= index[:-1]).all())
+    order = None if in_order else np.argsort(index, kind="stable")
+    rows = index if order is None else index[order]
+    if not is_shared_map(images) or not len(index):
+        return np.asarray(np.take(images, index, axis=0))
+    out = np.empty((len(index), *images.shape[1:]), dtype=images.dtype)
+    mapped = mapped_bytes(rows, out[:1].nbytes)
+    cuts = np.searchsorted(mapped, np.arange(RELEASE_BYTES, mapped[-1], RELEASE_BYTES),
+                           side="right")
+    start, done = 0, 0
+    for stop in [*np.unique(cuts[(cuts > 0) & (cuts < len(rows))]), len(rows)]:
+        if order is None:
+            np.take(images, rows[start:stop], axis=0, out=out[start:stop])
         else:
-            order = np.argsort(index, kind="stable")
-            out = np.empty((len(index), *images.shape[1:]), dtype=images.dtype)
-            out[order] = np.take(images, index[order], axis=0)
-        mapped = len(index) * max(out[:1].nbytes, FAULT_AROUND_BYTES)
-    release_pages(images, mapped)
-    return np.asarray(out)
+            out[order[start:stop]] = np.take(images, rows[start:stop], axis=0)
+        release_pages(images, int(mapped[stop - 1]) - done)
+        start, done = stop, int(mapped[stop - 1])
+    return out
+
+
+def mapped_bytes(rows: np.ndarray, row_bytes: int) -> np.ndarray:
+    """Estimated bytes of a map that reading ``rows`` (ascending) leaves mapped, cumulative
+    row by row: every aligned :data:`FAULT_AROUND_BYTES` window a row touches, counted once.
+    Rows packed densely cost their own bytes; rows spread apart cost a window each."""
+    first = rows * row_bytes // FAULT_AROUND_BYTES
+    last = (rows * row_bytes + max(row_bytes, 1) - 1) // FAULT_AROUND_BYTES
+    previous_last = np.concatenate(([-1], last[:-1]))
+    new_windows = np.maximum(last - np.maximum(first, previous_last + 1) + 1, 0)
+    return np.cumsum(new_windows) * FAULT_AROUND_BYTES
+
+
+def is_shared_map(images: np.ndarray) -> bool:
+    """Whether ``images`` is a read-only or shared memory map whose pages can be given back."""
+    return getattr(images, "_mmap", None) is not None and hasattr(mmap, "MADV_DONTNEED") \
+        and getattr(images, "mode", "c") in _SHARED_MODES
 
 
 def release_pages(images: np.ndarray, mapped: int) -> None:
     """Count ``mapped`` more bytes as mapped from ``images``' memory map; past
     :data:`RELEASE_BYTES`, unmap its resident pages (they stay in the page cache). Arrays
     that are not a shared memory map are left alone."""
-    handle = getattr(images, "_mmap", None)
-    if handle is None or getattr(images, "mode", "c") not in _SHARED_MODES \
-            or not hasattr(mmap, "MADV_DONTNEED"):
+    if not is_shared_map(images):
         return
+    handle = images._mmap
     total = _mapped_since_release.get(handle, 0) + mapped
     if total < RELEASE_BYTES:
         _mapped_since_release[handle] = total
