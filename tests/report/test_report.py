@@ -17,6 +17,7 @@ from PIL import Image
 import cnnkit
 from cnnkit.cli import main
 from cnnkit.data import load
+from cnnkit.data.cache import cache_root
 from cnnkit.models import load_model
 from report_helpers import PLOTS, SECTION_IDS, read_page, train_run
 
@@ -103,6 +104,11 @@ def test_without_a_test_split_the_best_model_is_evaluated_on_validation(tmp_path
     assert "bag &amp; co" in text
     assert "broken.png" in text and "not_an_image" in text  # the skipped file is listed
     assert len(page.images) == len(PLOTS)
+    entries = sorted((cache_root() / "decoded").iterdir())
+    cnnkit.report(run, progress=False)  # again, from the run directory alone
+    # the run's decode-cache entry is read again, not a second one decoded at the model's size
+    assert sorted((cache_root() / "decoded").iterdir()) == entries
+    assert (run / "report.html").read_text() == text
 
 
 def test_a_val_split_folder_without_a_training_class_is_diagnosed(tmp_path):
