@@ -1,9 +1,11 @@
-"""BatchNormalization with Keras's defaults, weights and parameter split."""
+"""BatchNormalization with Keras's defaults, weights, parameter split and statistics."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cnnkit.layers.base import Layer
@@ -21,12 +23,52 @@ class _Freezable:
         return super().train(mode and not self.inference_only)
 
 
-class BatchNorm1d(_Freezable, nn.BatchNorm1d):
-    """``nn.BatchNorm1d`` that a frozen layer keeps in inference mode."""
+class _KerasStatistics:
+    """Mixin: the moving variance follows the batch's biased variance, as Keras 3's
+    ``ops.moments`` gives it, where torch keeps the unbiased one (n/(n-1) larger: 3 % for a
+    batch of 32 feature vectors); and a batch with one value per channel (one image at a 1x1
+    map or one feature vector) normalises to beta, as in Keras, where torch refuses it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """torch's batch norm, its moving-variance update then made Keras's."""
+        if not self.training:
+            return super().forward(x)
+        self._check_input_dim(x)
+        values = x.numel() // max(x.shape[1], 1)
+        if values == 1:
+            return self._one_value_per_channel(x)
+        self.num_batches_tracked.add_(1)
+        updated = self.running_var.clone()  # torch's update, kept out of the buffer autograd saw
+        out = F.batch_norm(x, self.running_mean, updated, self.weight, self.bias, True,
+                           self.momentum, self.eps)
+        with torch.no_grad():  # updated = (1-m) rv + m n/(n-1) var; Keras: (1-m) rv + m var
+            self.running_var.mul_((1 - self.momentum) / values).add_(updated,
+                                                                     alpha=1 - 1 / values)
+        return out
+
+    def _one_value_per_channel(self, x: torch.Tensor) -> torch.Tensor:
+        """Keras's arithmetic for a batch whose variance is 0: beta, and the moving mean moves
+        toward the batch (the moving variance toward 0)."""
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        mean = x.float().reshape(shape)
+        with torch.no_grad():
+            self.running_mean.mul_(1 - self.momentum).add_(mean.reshape(-1), alpha=self.momentum)
+            self.running_var.mul_(1 - self.momentum)
+            self.num_batches_tracked.add_(1)
+        out = (x.float() - mean) * torch.rsqrt(torch.tensor(self.eps))
+        if self.weight is not None:
+            out = out * self.weight.reshape(shape)
+        if self.bias is not None:
+            out = out + self.bias.reshape(shape)
+        return out.to(x.dtype)
 
 
-class BatchNorm2d(_Freezable, nn.BatchNorm2d):
-    """``nn.BatchNorm2d`` that a frozen layer keeps in inference mode."""
+class BatchNorm1d(_Freezable, _KerasStatistics, nn.BatchNorm1d):
+    """``nn.BatchNorm1d`` with Keras's statistics, kept in inference mode when frozen."""
+
+
+class BatchNorm2d(_Freezable, _KerasStatistics, nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` with Keras's statistics, kept in inference mode when frozen."""
 
 
 class BatchNormalization(Layer):
@@ -34,8 +76,10 @@ class BatchNormalization(Layer):
 
     Builds ``nn.BatchNorm2d`` for images and ``nn.BatchNorm1d`` for feature vectors. Keras's
     ``momentum`` weighs the old moving average, torch's the new batch, so torch momentum is
-    ``1 - momentum``. gamma and beta are trainable parameters; the moving mean and variance
-    are buffers, counted as non-trainable as in Keras. As in Keras 3, a layer with
+    ``1 - momentum``. The moving variance averages the batches' biased variances, as Keras's
+    does (torch's the unbiased), and a training batch with one value per channel gives beta,
+    as in Keras (torch raises). gamma and beta are trainable parameters; the moving mean and
+    variance are buffers, counted as non-trainable as in Keras. As in Keras 3, a layer with
     ``trainable=False`` (given to the constructor, or set and then compiled) runs in
     inference mode, also while the model trains.
     """
