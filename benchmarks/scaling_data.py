@@ -9,8 +9,10 @@ temporary folder on /tmp that is deleted afterwards). For each size, in fresh pr
    the epoch's training seconds and images per second (history.csv) are recorded.
 
 A warm-up run first builds the kernels and settles their speed probes, so the first size
-pays no one-off cost, and the smallest size runs again at the end, to show how far the
-machine's load moved the times meanwhile. Training uses ``--threads 1`` by default: on a
+pays no one-off cost; each size trains ``--repeats`` times (default 2; the row shows the
+fastest epoch and the highest peak RSS of them, and every run's us/image), and the
+smallest size runs again at the end, to show how far the machine's load moved the times
+meanwhile. Training uses ``--threads 1`` by default: on a
 shared machine, two OpenMP threads stall whenever another process holds one core, which
 swamps the per-image times. The table prints images, cache build s, epoch s, us per trained
 image, peak RSS MB, the ratios to the first row and the load average after each run. Issue
@@ -18,6 +20,7 @@ image, peak RSS MB, the ratios to the first row and the load average after each 
 within +-15 %.
 
     nice .venv/bin/python benchmarks/scaling_data.py [--sizes 10000,50000,250000] [--threads 1]
+        [--repeats 2]
 
 ``--data`` is the shared folder holding ``cifar10-jpg.tar.gz`` (default ../shared/data).
 """
@@ -73,17 +76,24 @@ def run_child(args: list[str], env: dict) -> tuple[float, int]:
     return time.perf_counter() - start, usage.ru_maxrss * 1024
 
 
-def measure(tree: Path, out: Path, env: dict, threads: int) -> dict:
-    """Cache build seconds, then one training epoch: its seconds and the run's peak RSS."""
+def measure(tree: Path, out: Path, env: dict, threads: int, repeats: int = 1) -> dict:
+    """Cache build seconds, then ``repeats`` training epochs in fresh processes: the
+    fastest epoch's seconds and us/image, every run's us/image and the highest peak RSS."""
     build_s, _ = run_child(["-c", "import sys; from cnnkit.data import load_splits; "
                             "load_splits(sys.argv[1], progress=False)", str(tree)], env)
-    _, rss = run_child(["-m", "cnnkit", "train", str(tree), "--val-split", "0.1",
-                        "--epochs", "1", "--model", MODEL, "--threads", str(threads),
-                        "--out", str(out), "-q"], env)
-    with (out / "history.csv").open() as f:
-        epoch = next(csv.DictReader(f))
-    return {"build_s": build_s, "epoch_s": float(epoch["epoch_seconds"]), "rss": rss,
-            "us_per_image": 1e6 / float(epoch["images_per_second"]),
+    runs = []
+    for repeat in range(repeats):
+        run_dir = out.with_name(f"{out.name}-{repeat}")
+        _, rss = run_child(["-m", "cnnkit", "train", str(tree), "--val-split", "0.1",
+                            "--epochs", "1", "--model", MODEL, "--threads", str(threads),
+                            "--out", str(run_dir), "-q"], env)
+        with (run_dir / "history.csv").open() as f:
+            epoch = next(csv.DictReader(f))
+        runs.append((float(epoch["epoch_seconds"]), 1e6 / float(epoch["images_per_second"]),
+                     rss))
+    best = min(runs, key=lambda run: run[1])
+    return {"build_s": build_s, "epoch_s": best[0], "us_per_image": best[1],
+            "all_us": [run[1] for run in runs], "rss": max(run[2] for run in runs),
             "load": os.getloadavg()[0]}
 
 
@@ -92,6 +102,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,50000,250000",
                         help="images per tree, comma-separated (default 10000,50000,250000)")
     parser.add_argument("--threads", type=int, default=1, help="training threads (default 1)")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="training runs per size; the fastest counts (default 2)")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -108,16 +120,18 @@ def main() -> None:
         rows = []
         for step, n in enumerate([*sizes, sizes[0]]):
             rows.append({"images": n, **measure(trees[n], work / f"run-{step}", env,
-                                                args.threads)})
+                                                args.threads, args.repeats)})
             print(f"{n:,} images done", file=sys.stderr)
     first = rows[0]
     print(f"{'images':>8} {'cache build s':>14} {'epoch s':>8} {'us/image':>9} "
-          f"{'peak RSS MB':>12} {'RSS ratio':>10} {'us/image ratio':>15} {'load':>5}")
+          f"{'peak RSS MB':>12} {'RSS ratio':>10} {'us/image ratio':>15} {'load':>5}  "
+          "us/image of each run")
     for row in rows:
         print(f"{row['images']:>8,} {row['build_s']:>14.1f} {row['epoch_s']:>8.1f} "
               f"{row['us_per_image']:>9.0f} {row['rss'] / 2**20:>12.0f} "
               f"{row['rss'] / first['rss']:>10.2f} "
-              f"{row['us_per_image'] / first['us_per_image']:>15.2f} {row['load']:>5.1f}")
+              f"{row['us_per_image'] / first['us_per_image']:>15.2f} {row['load']:>5.1f}  "
+              + " ".join(f"{us:.0f}" for us in row["all_us"]))
     print("(the last row repeats the first size; its cache build is a cache hit)")
 
 

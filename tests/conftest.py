@@ -40,7 +40,7 @@ TRAINING_MODULES = {
     "test_models_module", "test_models_nested", "test_models_rescaling", "test_models_reuse",
     "test_models_saving", "test_models_trainable", "test_network_pool_first",
     "test_precision", "test_predict_compiled", "test_recipes_cifar10", "test_schedules",
-    "test_threads", "test_layers_whitening",
+    "test_threads", "test_layers_whitening", "test_layers_batchnorm_statistics",
     "test_train_first_contact", "test_train_options", "test_train_recipe", "test_train_resume",
     "test_train_run",
     "test_validation_split",
