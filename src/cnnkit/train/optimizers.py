@@ -6,8 +6,10 @@ Defaults follow Keras 3: Adam/AdamW/RMSprop use ``epsilon=1e-7``; SGD's learning
 Keras's ``use_ema``/``ema_momentum`` (train/ema.py: a moving average of the weights that
 replaces them at the end of ``fit()``).
 
-SGD, Adam and AdamW use torch's fused CPU kernels (one pass over all weights per step
-instead of a dozen small ops per tensor); RMSprop has none and uses the default one.
+The torch optimizers built compute Keras's update rules (train/keras_updates.py: Adam's
+epsilon, SGD's momentum across rate changes, RMSprop's epsilon inside the root, decoupled
+weight decay). SGD, Adam and AdamW run on torch's fused CPU kernels (one pass over all
+weights per step instead of a dozen small ops per tensor); RMSprop on ``_foreach`` ops.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 from ..errors import ConfigError
 from ..naming import did_you_mean
 from .ema import WeightAverage
+from .keras_updates import KerasAdam, KerasAdamW, KerasRMSprop, KerasSGD
 
 
 class Optimizer:
@@ -110,20 +113,17 @@ class Optimizer:
         o = self.options
         decay = o.get("weight_decay") or 0.0
         if self.name == "sgd":
-            return torch.optim.SGD(params, lr=lr, momentum=o.get("momentum", 0.0),
-                                   nesterov=o.get("nesterov", False), weight_decay=decay,
-                                   fused=True)
+            return KerasSGD(params, lr, o.get("momentum", 0.0), o.get("nesterov", False), decay)
         if self.name == "rmsprop":
-            return torch.optim.RMSprop(params, lr=lr, alpha=o.get("rho", 0.9),
-                                       eps=o.get("epsilon", 1e-7), momentum=o.get("momentum", 0.0),
-                                       centered=o.get("centered", False), weight_decay=decay)
+            return KerasRMSprop(params, lr, o.get("rho", 0.9), o.get("momentum", 0.0),
+                                o.get("epsilon", 1e-7), o.get("centered", False), decay)
         betas = (o.get("beta_1", 0.9), o.get("beta_2", 0.999))
         eps = o.get("epsilon", 1e-7)
         amsgrad = o.get("amsgrad", False)
         if self.name == "adamw" or decay:
-            return torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps, amsgrad=amsgrad,
-                                     weight_decay=decay, fused=True)
-        return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps, amsgrad=amsgrad, fused=True)
+            return KerasAdamW(params, lr=lr, betas=betas, eps=eps, amsgrad=amsgrad,
+                              weight_decay=decay, fused=True)
+        return KerasAdam(params, lr=lr, betas=betas, eps=eps, amsgrad=amsgrad, fused=True)
 
     def get_config(self) -> dict:
         """JSON-ready description, as saved with a model."""
