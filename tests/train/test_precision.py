@@ -10,6 +10,7 @@ from cnnkit.cli import main
 from cnnkit.data import load
 from cnnkit.errors import ConfigError
 from cnnkit.keras import layers, mixed_precision, models
+from cnnkit.kernels.fused import carries
 from cnnkit.train import precision
 from cnnkit.train.checkpoint import read_checkpoint
 from cnnkit.train.config import RunConfig
@@ -148,3 +149,43 @@ def test_the_cli_picks_bf16_with_native_bf16_and_records_it(native, tmp_path, ca
     assert ", bf16, " in (out / "log.txt").read_text()
     assert "precision: bf16" in (out / "report.html").read_text()
     assert read_checkpoint(out / "checkpoint" / "last.ckpt")["precision"] == "bf16"
+
+
+def kernel_cnn(batch_norm: bool = False):
+    """A plain CNN whose 16-filter conv-pool layers the fp32 kernels run; with a
+    BatchNormalization after the convolution, they cannot."""
+    return models.Sequential([
+        layers.Input((28, 28, 1)),
+        layers.Conv2D(16, 3, activation=None if batch_norm else "relu"),
+        *([layers.BatchNormalization(), layers.ReLU()] if batch_norm else []),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+def test_auto_keeps_kernel_networks_in_fp32_even_with_native_bf16(native):
+    plain, normalised = kernel_cnn().net, kernel_cnn(batch_norm=True).net
+    if not carries(plain):
+        pytest.skip("the fp32 kernels cannot be built here (no C++ compiler, or turned off)")
+    assert plain.fused  # the kernels run its first layer
+    assert precision.faster_in_fp32(plain) and not precision.faster_in_fp32(normalised)
+    assert precision.resolve_precision("auto", plain)[0] == "fp32"
+    assert precision.resolve_precision("auto", normalised)[0] == "bf16"
+    assert precision.resolve_precision("bf16", plain)[0] == "bf16"  # asked for: given
+
+
+def test_auto_without_native_bf16_is_fp32_for_every_network(monkeypatch, no_environment):
+    monkeypatch.setattr(precision, "native_bf16", lambda: False)
+    for net in (kernel_cnn().net, kernel_cnn(batch_norm=True).net):
+        assert precision.resolve_precision("auto", net)[0] == "fp32"
+
+
+def test_the_cli_trains_the_tutorial_cnn_in_fp32_with_native_bf16(native, tmp_path):
+    if not carries(kernel_cnn().net):
+        pytest.skip("the fp32 kernels cannot be built here (no C++ compiler, or turned off)")
+    out = tmp_path / "run"
+    assert main(["train", "--data", "fashion-mnist-mini", "--model", "tutorial-mnist",
+                 "--epochs", "1", "--fraction", "0.05", "--out", str(out), "--quiet"]) == 0
+    assert yaml.safe_load((out / "config.yaml").read_text())["precision"] == "fp32"
+    assert ", fp32, " in (out / "log.txt").read_text()

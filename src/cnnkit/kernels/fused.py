@@ -20,6 +20,7 @@ from torch import nn
 
 from . import conv_pool_relu as first_layer
 from . import winograd
+from .build import load_kernel
 from .probe import run_faster
 
 
@@ -31,6 +32,15 @@ def fusable(conv: nn.Module, pool: nn.Module) -> bool:
 def relu_fusable(conv: nn.Module) -> bool:
     """Whether a kernel computes ``conv`` with ReLU, unpooled."""
     return winograd.relu_fusable(conv)
+
+
+def carries(net: nn.Module) -> bool:
+    """Whether hand-written kernels would run layers of ``net`` in fp32 training: it planned
+    kernel steps (``fused``/``fused_relu``, models/network.py) and a kernel library loads.
+    The kernels are fp32 only and step aside under bf16 autocast."""
+    planned = getattr(net, "fused", set()) | getattr(net, "fused_relu", set())
+    return bool(planned) and (load_kernel(first_layer.KERNEL) is not None
+                              or load_kernel(winograd.KERNEL) is not None)
 
 
 def conv_pool_relu(conv: nn.Module, pool: nn.Module, x: torch.Tensor

@@ -23,7 +23,7 @@ def fit_recipe(recipe: Recipe, train: ImageDataset, epochs: int | None = None,
     model.compile(optimizer=recipe.make_optimizer(),
                   loss=SparseCategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
                   metrics=["accuracy"])
-    model.precision = resolve_precision(precision or recipe.precision)[0]
+    model.precision = resolve_precision(precision or recipe.precision, model.net)[0]
     plan = model.fit_plan(train, epochs=epochs, batch_size=recipe.batch_size,
                           callbacks=list(callbacks), verbose=verbose)
     name, options = parse_schedule(recipe.schedule)

@@ -9,7 +9,9 @@ Who picks which:
 - Keras code (``cnnkit.keras`` models) trains in fp32, as Keras does, unless the global
   policy is ``mixed_bfloat16`` (:func:`set_global_policy`, which
   ``keras.mixed_precision.set_global_policy`` calls).
-- ``cnnkit train`` takes ``--precision``, default ``auto``.
+- ``cnnkit train`` takes ``--precision``, default ``auto``: bf16 where native, except for
+  a network that trains faster in fp32 even there (:func:`faster_in_fp32`: the plain CNNs
+  the fp32 kernels run).
 - ``CNNKIT_PRECISION=auto|fp32|bf16`` in the environment sets the process-wide default of
   both: the default policy of Keras code (``auto`` keeps fp32 there) and what ``auto`` means
   for the CLI. Tests and measurements use it to run one path on any CPU.
@@ -51,6 +53,19 @@ def native_bf16() -> bool:
     return any(flag in cpu_flags() for flag in NATIVE_BF16_FLAGS)
 
 
+def faster_in_fp32(net) -> bool:
+    """Whether ``net`` trains faster in fp32 than in native bf16: a network without
+    BatchNorm whose layers the hand-written kernels run (fp32 only; they step aside under
+    autocast). Measured on an AVX512-BF16 CPU (docs/performance.md, "Recipes"): such plain
+    CNNs train 1.7-1.8x faster in fp32, BatchNorm networks 1.3-1.9x faster in bf16."""
+    from torch import nn
+
+    from ..kernels.fused import carries
+
+    has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+    return not has_batch_norm and carries(net)
+
+
 def environment_precision() -> str:
     """``$CNNKIT_PRECISION`` (``"auto"`` when unset or empty); any other value than auto,
     fp32 or bf16 is ignored with a warning, so an explicit setting still works."""
@@ -62,16 +77,19 @@ def environment_precision() -> str:
     return value
 
 
-def resolve_precision(requested: str) -> tuple[str, str | None]:
+def resolve_precision(requested: str, net=None) -> tuple[str, str | None]:
     """``(precision to use, notice or None)`` for a setting: ``"auto"`` is
     ``$CNNKIT_PRECISION`` where that names one, else bf16 with native bf16 and fp32
-    otherwise; ``"bf16"`` is bf16 everywhere, with a notice where the CPU emulates it."""
+    otherwise, except for a ``net`` that trains faster in fp32 there
+    (:func:`faster_in_fp32`); ``"bf16"`` is bf16 everywhere, with a notice where the CPU
+    emulates it."""
     if requested not in PRECISIONS:
         raise ConfigError(f"precision {requested!r} is not one of auto, fp32, bf16, fp16")
     if requested == "auto":
         requested = environment_precision()
         if requested == "auto":
-            return ("bf16" if native_bf16() else "fp32"), None
+            bf16 = native_bf16() and not (net is not None and faster_in_fp32(net))
+            return ("bf16" if bf16 else "fp32"), None
     if requested == "bf16" and not native_bf16():
         return "bf16", ("notice: this CPU has no native bf16 (avx512_bf16 or amx_bf16), so "
                         "bf16 autocast is emulated and slower than fp32")

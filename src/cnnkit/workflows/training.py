@@ -63,7 +63,7 @@ def train(config: RunConfig, quiet: bool = False) -> Run:
     path = new_run_dir(_run_path(config), config.overwrite, inputs) if ranks.writes else None
     run_dir = RunDir(ranks.same(path))
     config.out = str(run_dir.path)
-    config.precision = resolve_precision(config.precision)[0]  # recorded as used
+    config.precision = resolve_precision(config.precision, model.net)[0]  # recorded as used
     log = _log(run_dir, quiet, ranks)
     if ranks.writes:
         config.save(run_dir.config)
@@ -179,7 +179,7 @@ def _execute(run_dir: RunDir, config: RunConfig, log: RunLog, quiet: bool, data:
              model, checkpoint: dict | None, ranks: SingleProcess) -> Run:
     """Train (from ``checkpoint`` when resuming), test, write the report; on ranks other
     than 0, train only (rank 0 writes every run file)."""
-    precision, notice = resolve_precision(config.precision)
+    precision, notice = resolve_precision(config.precision, model.net)
     if notice:
         log.note(notice)
     if checkpoint is not None and config.precision == "auto":
