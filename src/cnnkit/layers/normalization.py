@@ -23,7 +23,7 @@ class _Freezable:
         return super().train(mode and not self.inference_only)
 
 
-class _KerasStatistics:
+class KerasBatchStatistics:
     """Mixin: the moving variance follows the batch's biased variance, as Keras 3's
     ``ops.moments`` gives it, where torch keeps the unbiased one (n/(n-1) larger: 3 % for a
     batch of 32 feature vectors); and a batch with one value per channel (one image at a 1x1
@@ -63,11 +63,11 @@ class _KerasStatistics:
         return out.to(x.dtype)
 
 
-class BatchNorm1d(_Freezable, _KerasStatistics, nn.BatchNorm1d):
+class BatchNorm1d(_Freezable, KerasBatchStatistics, nn.BatchNorm1d):
     """``nn.BatchNorm1d`` with Keras's statistics, kept in inference mode when frozen."""
 
 
-class BatchNorm2d(_Freezable, _KerasStatistics, nn.BatchNorm2d):
+class BatchNorm2d(_Freezable, KerasBatchStatistics, nn.BatchNorm2d):
     """``nn.BatchNorm2d`` with Keras's statistics, kept in inference mode when frozen."""
 
 

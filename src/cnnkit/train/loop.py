@@ -23,6 +23,7 @@ from .distributed import SingleProcess
 from .evaluate import batch_outputs
 from .history import History
 from .hooks import TrainerHook
+from .last_batch import rows_left_out
 from .loop_state import LoopState
 from .losses import Loss
 from .metrics import Metric
@@ -101,6 +102,7 @@ class Trainer:
         self.schedule = schedule
         self.order = order
         self.steps_per_epoch = 0
+        self.left_out = 0  # rows an epoch leaves out (train/last_batch.py)
         self.callbacks = None
         self.state = LoopState()
         self.history = History()
@@ -264,7 +266,9 @@ class Trainer:
         self.callbacks = callbacks
         for callback in callbacks.callbacks:
             callback.trainer = self
-        self.steps_per_epoch = -(-self.distribution.epoch_rows(len(train)) // batch_size)
+        rows = self.distribution.epoch_rows(len(train))
+        self.left_out = rows_left_out(self.model.net, rows, batch_size, self.distribution.world)
+        self.steps_per_epoch = -(-(rows - self.left_out) // batch_size)
         try:
             self.gradients.start(self.distribution.local_batch(batch_size))
             self.model.optimizer.torch_optimizer.zero_grad(set_to_none=True)  # no stale grads
@@ -299,8 +303,11 @@ class Trainer:
         state = self.state
         progress = EpochProgress(verbose, state.epoch, epochs, self.steps_per_epoch, state.step)
         order_of = self.order or (lambda seed, epoch, n: epoch_order(seed, epoch, n, shuffle))
-        order = self.distribution.rank_order(order_of(state.seed, state.epoch, len(train)),
-                                             len(train), batch_size)
+        order, rows = order_of(state.seed, state.epoch, len(train)), len(train)
+        if self.left_out:
+            rows -= self.left_out
+            order = (np.arange(len(train)) if order is None else order)[:rows]
+        order = self.distribution.rank_order(order, rows, batch_size)
         self.model.net.train()
         batches = WaitTimer(train.batches(order, self.distribution.local_batch(batch_size),
                                           start=state.step))

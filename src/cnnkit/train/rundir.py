@@ -25,10 +25,13 @@ holding anything else, the current directory, or the new run's own inputs.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import shutil
 import sys
+import warnings
+from collections.abc import Iterator
 from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
 
@@ -209,6 +212,11 @@ def write_history_csv(path: Path, rows: list[dict]) -> None:
     write_text_atomically(path, buffer.getvalue())
 
 
+def _as_warning(text: str) -> str:
+    """``warning: text``; a diagnosis finding says its severity already (``[warning] ...``)."""
+    return text if text.startswith("[") else f"warning: {text}"
+
+
 class RunLog:
     """Prints a line (unless quiet) and appends it to ``log.txt``."""
 
@@ -231,6 +239,14 @@ class RunLog:
     def note(self, message: str) -> None:
         """A notice for the user (stderr) that is also logged."""
         self._print(message, sys.stderr, show=not self.quiet)
+
+    @contextlib.contextmanager
+    def warnings_noted(self) -> Iterator[None]:
+        """Within the block, Python warnings (a validation split that lacks a class, a last
+        image left out) are this log's notes: ``warning: ...`` on stderr and in log.txt."""
+        with warnings.catch_warnings():
+            warnings.showwarning = lambda message, *_: self.note(_as_warning(str(message)))
+            yield
 
     def failure(self, exc: BaseException) -> None:
         """Record the error that ends the run as one line of log.txt, its last but for the

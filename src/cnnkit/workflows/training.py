@@ -215,7 +215,8 @@ def _execute(run_dir: RunDir, config: RunConfig, log: RunLog, quiet: bool, data:
         trainer = Trainer(model, plan.task, model.precision,
                           hooks=[recorder] if ranks.writes else [], threads=threads,
                           distribution=ranks, device=device, **plugins)
-        history = trainer.run(plan, resume_from=checkpoint)
+        with log.warnings_noted():
+            history = trainer.run(plan, resume_from=checkpoint)
         ranks.finish()
         if not ranks.writes:
             return Run(run_dir.path, model, history, None)
