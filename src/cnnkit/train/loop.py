@@ -93,7 +93,7 @@ class Trainer:
         self.distribution = distribution or SingleProcess()
         self.device = device or torch.device("cpu")
         self.task = task
-        self.precision = resolve_precision(precision)[0]
+        self.precision = resolve_precision(precision, model.net)[0]
         self.autocast_dtype = autocast_dtype(self.precision, self.device)
         self.scaler = gradient_scaler(self.precision, self.device)
         self.hooks: list[TrainerHook] = list(hooks)
