@@ -6,12 +6,16 @@ learning rate that changes (SGD's momentum)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 
 from cnnkit.data import load
-from cnnkit.keras import optimizers
+from cnnkit.keras import layers, models, optimizers
+from cnnkit.train.config import RunConfig
+from cnnkit.workflows.setup import compile_for_run
 
 STEPS = 12
 
@@ -40,13 +44,16 @@ def keras_adam(w, g, state, lr, t, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
     return w - m * alpha / (np.sqrt(v) + epsilon)
 
 
-def keras_sgd(w, g, state, lr, t, momentum=0.9, nesterov=True):
+def keras_sgd(w, g, state, lr, t, momentum=0.9, nesterov=True, weight_decay=0.0):
+    w = w - w * weight_decay * lr  # Keras 3's _apply_weight_decay, before the update
     m = state.setdefault("m", np.zeros_like(w))
     m[:] = momentum * m - lr * g
     return w + (momentum * m - lr * g if nesterov else m)
 
 
-def keras_rmsprop(w, g, state, lr, t, rho=0.9, momentum=0.5, epsilon=1e-7, centered=True):
+def keras_rmsprop(w, g, state, lr, t, rho=0.9, momentum=0.5, epsilon=1e-7, centered=True,
+                  weight_decay=0.0):
+    w = w - w * weight_decay * lr
     v = state.setdefault("v", np.zeros_like(w))
     v[:] = rho * v + (1 - rho) * g * g
     if centered:
@@ -68,6 +75,12 @@ CASES = {  # optimizer, Keras's rule, loss scale, learning rate at each step
                               [1e-3] * STEPS),
     "sgd nesterov, rate drops": (lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True),
                                  keras_sgd, 1.0, [0.1] * 4 + [0.01] * 4 + [0.05] * 4),
+    "sgd, decoupled weight decay": (
+        lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.05),
+        lambda *a: keras_sgd(*a, weight_decay=0.05), 1.0, [0.1] * STEPS),
+    "rmsprop, decoupled weight decay": (
+        lambda: optimizers.RMSprop(1e-3, momentum=0.5, centered=True, weight_decay=0.5),
+        lambda *a: keras_rmsprop(*a, weight_decay=0.5), 1e-3, [1e-3] * STEPS),
     "rmsprop centered momentum": (
         lambda: optimizers.RMSprop(1e-3, momentum=0.5, centered=True), keras_rmsprop, 1e-3,
         [1e-3] * STEPS),
@@ -116,3 +129,38 @@ def test_an_rmsprop_checkpoint_of_torchs_state_resumes(batch):
     assert set(state) == {"velocity", "momentum"}
     np.testing.assert_allclose(state["velocity"].numpy(),
                                0.19 * weight.grad.numpy() ** 2, rtol=1e-5, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["sgd", "rmsprop"])
+def test_l2_is_torchs_weight_decay(name, batch):
+    """``l2=`` (the recipes' and ``--weight-decay``'s form for SGD and RMSprop) steps as
+    torch's own optimizer with ``weight_decay``: the L2 term goes through the momentum."""
+    start = torch.tensor(np.random.default_rng(1).normal(0.1, 0.01, (784, 10)),
+                         dtype=torch.float32)
+    ours, theirs = torch.nn.Parameter(start.clone()), torch.nn.Parameter(start.clone())
+    if name == "sgd":
+        optimizer = optimizers.SGD(0.1, momentum=0.9, nesterov=True, l2=0.05).build([ours])
+        reference = torch.optim.SGD([theirs], lr=0.1, momentum=0.9, nesterov=True,
+                                    weight_decay=0.05)
+    else:  # Keras's epsilon sits inside the root, torch's outside: the same 1e-15 for both
+        optimizer = optimizers.RMSprop(1e-3, epsilon=1e-30, l2=0.05).build([ours])
+        reference = torch.optim.RMSprop([theirs], lr=1e-3, alpha=0.9, eps=1e-15,
+                                        weight_decay=0.05)
+    for _ in range(STEPS):
+        for weight, step in ((ours, optimizer), (theirs, reference)):
+            weight.grad = torch.tensor(gradient(weight.detach().double().numpy(), batch, 1.0),
+                                       dtype=torch.float32)
+            step.step()
+    assert (ours - start).abs().max() > 1e-3
+    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=1e-4, atol=1e-6)
+
+
+def test_cli_weight_decay_is_l2_for_sgd_and_decoupled_for_adam():
+    data = SimpleNamespace(train=SimpleNamespace(class_names=[str(c) for c in range(10)]))
+    for name, key in (("sgd", "l2"), ("rmsprop", "l2"), ("adam", "weight_decay")):
+        model = models.Sequential([layers.Input((28, 28, 1)), layers.Flatten(),
+                                   layers.Dense(10, activation="softmax")])
+        config = RunConfig(data="fashion-mnist-mini", optimizer=name, weight_decay=1e-3)
+        compile_for_run(model, config, data)
+        assert model.optimizer.options[key] == 1e-3
+        assert not model.optimizer.options.get("weight_decay" if key == "l2" else "l2")

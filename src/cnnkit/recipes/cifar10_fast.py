@@ -32,7 +32,7 @@ RECIPE = Recipe(
     batch_size=512,                      # images per step
     optimizer={"name": "sgd", "learning_rate": 0.4,   # peak rate of the cycle (0.2: -0.85
                "momentum": 0.9, "nesterov": True,      # points, trials 2 and 3)
-               "weight_decay": 1e-3},    # L2 factor on every weight, per step
+               "l2": 1e-3},            # L2 factor on every weight, per step
     schedule="onecycle:pct_start=0.2",   # rises over the first 20 % of the steps
     label_smoothing=0.2,                 # airbench's
     augment="flip,crop=2:reflect",       # mirror half the images; shifts of up to 2 px

@@ -52,7 +52,7 @@ RECIPE = Recipe(
     batch_size=128,                      # images per step
     optimizer={"name": "sgd", "learning_rate": 0.1,   # peak rate of the cycle
                "momentum": 0.9, "nesterov": True,
-               "weight_decay": 5e-4},    # L2 factor on every weight, per step
+               "l2": 5e-4},            # L2 factor on every weight, per step
     schedule="onecycle:pct_start=0.2",   # rises over the first 20 % of the steps
     label_smoothing=0.1,
     ema=0.99,                            # decay of the weight average, per step

@@ -40,7 +40,7 @@ class Recipe:
     batch_size: int                  # images per optimizer step
     optimizer: Mapping               # Keras optimizer: {"name": "sgd", "learning_rate": peak
                                      # rate of the schedule, other keyword arguments of
-                                     # keras.optimizers.<Name> (weight_decay per step, ...)}
+                                     # keras.optimizers.<Name> (l2 or weight_decay per step, ...)}
     schedule: str = "constant"       # learning rate over the run, in --schedule syntax;
                                      # warm-up lengths in epochs, the rest fractions of the run
     label_smoothing: float = 0.0     # share of each target spread evenly over all classes
@@ -81,7 +81,8 @@ class Recipe:
                     "label_smoothing": self.label_smoothing, "augment": self.augment,
                     "precision": self.precision, "val_split": self.val_split,
                     "ema": self.ema, "tta": self.tta,
-                    "weight_decay": optimizer.options.get("weight_decay") or 0.0}
+                    "weight_decay": (optimizer.options.get("l2")
+                                     or optimizer.options.get("weight_decay") or 0.0)}
         if optimizer.name == "sgd":
             settings.update(momentum=optimizer.options["momentum"],
                             nesterov=optimizer.options["nesterov"])

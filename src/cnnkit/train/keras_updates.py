@@ -15,10 +15,11 @@ difference in every weight (Keras source: ``keras/src/optimizers/*.py``):
   outside (``g / (sqrt(v) + eps)``): with Keras's epsilon of 1e-7, a gradient of 1e-4 steps
   3x further in torch's. :class:`KerasRMSprop` is Keras's arithmetic on torch's ``_foreach``
   ops.
-
-One difference stays, documented (docs/models.md): SGD's and RMSprop's ``weight_decay`` is
-torch's L2 form (added to the gradient), where Keras 3 decays decoupled; the recipes are
-tuned with it. Adam with a decay is AdamW, decoupled as in Keras.
+- **weight_decay** is decoupled in Keras 3 for every optimizer (``w -= lr * decay * w``
+  before the step); torch's SGD and RMSprop add it to the gradient. SGD and RMSprop here
+  decay as Keras does (Adam with a decay is torch's AdamW, which already does), and take
+  torch's form as ``l2`` (a cnnkit extension: ``cnnkit train --weight-decay`` with SGD and
+  the recipes use it, ``l2 * w`` added to every gradient, so it also feeds the momentum).
 """
 
 from __future__ import annotations
@@ -28,17 +29,29 @@ import math
 import torch
 
 
+def decay_weights(group: dict) -> None:
+    """Keras 3's decoupled weight decay, before the step: ``w -= lr * weight_decay * w`` for
+    the group's weights that have a gradient."""
+    decay = group.get("decoupled_decay") or 0.0
+    params = [p for p in group["params"] if p.grad is not None]
+    if decay and params:
+        torch._foreach_mul_(params, 1.0 - group["lr"] * decay)
+
+
 class KerasSGD(torch.optim.SGD):
-    """torch's fused SGD with Keras's momentum: the rate inside the velocity."""
+    """torch's fused SGD with Keras's momentum (the rate inside the velocity) and Keras's
+    decoupled ``weight_decay``; ``l2`` is torch's ``weight_decay``."""
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0):
-        super().__init__(params, lr=lr, momentum=momentum, nesterov=nesterov,
-                         weight_decay=weight_decay, fused=True)
+                 weight_decay: float = 0.0, l2: float = 0.0):
+        super().__init__(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=l2,
+                         fused=True)
+        for group in self.param_groups:
+            group["decoupled_decay"] = weight_decay
 
     @torch.no_grad()
     def step(self, closure=None):
-        """Rescale the velocities to a changed learning rate, then torch's step."""
+        """Rescale the velocities to a changed learning rate, decay, then torch's step."""
         for group in self.param_groups:
             lr, previous = group["lr"], group.get("previous_lr", group["lr"])
             if group["momentum"] and lr > 0 and lr != previous:
@@ -48,6 +61,7 @@ class KerasSGD(torch.optim.SGD):
                     torch._foreach_mul_(buffers, previous / lr)
             if lr > 0:
                 group["previous_lr"] = lr
+            decay_weights(group)
         return super().step(closure)
 
 
@@ -77,13 +91,15 @@ class KerasRMSprop(torch.optim.Optimizer):
     """``keras.optimizers.RMSprop``'s update on torch tensors: ``v = rho v + (1 - rho) g²``,
     step ``lr g / sqrt(v + epsilon)`` (centered: ``v - a² + epsilon``, ``a`` the moving mean
     of the gradients), through a momentum ``m = momentum m + step`` when momentum > 0.
-    ``weight_decay`` adds ``weight_decay * w`` to the gradient (torch's L2 form)."""
+    ``weight_decay`` decays decoupled, as Keras; ``l2`` adds ``l2 * w`` to the gradient
+    (torch's form)."""
 
     def __init__(self, params, lr: float, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False, weight_decay: float = 0.0):
+                 epsilon: float = 1e-7, centered: bool = False, weight_decay: float = 0.0,
+                 l2: float = 0.0):
         super().__init__(params, {"lr": lr, "rho": rho, "momentum": momentum,
                                   "epsilon": epsilon, "centered": centered,
-                                  "weight_decay": weight_decay})
+                                  "decoupled_decay": weight_decay, "l2": l2})
 
     def _state(self, param: torch.Tensor, group: dict) -> dict:
         """The parameter's velocity (and momentum, moving gradient), made on first use."""
@@ -105,6 +121,7 @@ class KerasRMSprop(torch.optim.Optimizer):
         for group in self.param_groups:
             group.setdefault("rho", group.pop("alpha", 0.9))
             group.setdefault("epsilon", group.pop("eps", 1e-7))
+            group.setdefault("l2", group.pop("weight_decay", 0.0))  # torch's was L2
             for param in group["params"]:
                 state = self.state[param]
                 renames = (("square_avg", "velocity"), ("grad_avg", "average_gradient"))
@@ -127,8 +144,9 @@ class KerasRMSprop(torch.optim.Optimizer):
             if not params:
                 continue
             grads = [p.grad for p in params]
-            if group["weight_decay"]:
-                grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
+            if group.get("l2"):
+                grads = torch._foreach_add(grads, params, alpha=group["l2"])
+            decay_weights(group)
             states = [self._state(p, group) for p in params]
             rho, velocities = group["rho"], [s["velocity"] for s in states]
             torch._foreach_mul_(velocities, rho)

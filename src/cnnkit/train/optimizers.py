@@ -1,7 +1,9 @@
 """Keras optimizers (names, arguments, defaults) that build torch optimizers.
 
 Defaults follow Keras 3: Adam/AdamW/RMSprop use ``epsilon=1e-7``; SGD's learning rate is
-0.01, the others' 0.001; AdamW's ``weight_decay`` is 0.004. Gradient clipping arguments
+0.01, the others' 0.001; AdamW's ``weight_decay`` is 0.004. ``weight_decay`` is decoupled,
+as in Keras 3; SGD and RMSprop also take ``l2`` (a cnnkit extension: torch's
+``weight_decay``, added to the gradient). Gradient clipping arguments
 (``clipnorm``, ``clipvalue``, ``global_clipnorm``) are applied by the trainer, and so is
 Keras's ``use_ema``/``ema_momentum`` (train/ema.py: a moving average of the weights that
 replaces them at the end of ``fit()``).
@@ -112,11 +114,13 @@ class Optimizer:
     def _make(self, params, lr: float) -> torch.optim.Optimizer:
         o = self.options
         decay = o.get("weight_decay") or 0.0
+        l2 = o.get("l2") or 0.0
         if self.name == "sgd":
-            return KerasSGD(params, lr, o.get("momentum", 0.0), o.get("nesterov", False), decay)
+            return KerasSGD(params, lr, o.get("momentum", 0.0), o.get("nesterov", False), decay,
+                            l2)
         if self.name == "rmsprop":
             return KerasRMSprop(params, lr, o.get("rho", 0.9), o.get("momentum", 0.0),
-                                o.get("epsilon", 1e-7), o.get("centered", False), decay)
+                                o.get("epsilon", 1e-7), o.get("centered", False), decay, l2)
         betas = (o.get("beta_1", 0.9), o.get("beta_2", 0.999))
         eps = o.get("epsilon", 1e-7)
         amsgrad = o.get("amsgrad", False)
@@ -175,9 +179,10 @@ def _keras_optimizer(name: str, default_lr: float, **defaults):
                                          "__doc__": f"``keras.optimizers.{cls_name}``."})
 
 
-SGD = _keras_optimizer("sgd", 0.01, momentum=0.0, nesterov=False, weight_decay=None)
+SGD = _keras_optimizer("sgd", 0.01, momentum=0.0, nesterov=False, weight_decay=None,
+                       l2=None)
 RMSprop = _keras_optimizer("rmsprop", 0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-                           centered=False, weight_decay=None)
+                           centered=False, weight_decay=None, l2=None)
 Adam = _keras_optimizer("adam", 0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                         weight_decay=None)
 AdamW = _keras_optimizer("adamw", 0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,

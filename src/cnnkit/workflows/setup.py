@@ -40,8 +40,9 @@ def compile_for_run(model, config: RunConfig, data: RunData):
         optimizer.learning_rate = config.lr
     if optimizer.name == "sgd":
         optimizer.options.update(momentum=config.momentum, nesterov=config.nesterov)
-    if config.weight_decay:
-        optimizer.options["weight_decay"] = config.weight_decay
+    if config.weight_decay:  # torch's form (L2) for SGD and RMSprop, decoupled for Adam
+        key = "l2" if optimizer.name in ("sgd", "rmsprop") else "weight_decay"
+        optimizer.options[key] = config.weight_decay
     optimizer.clipnorm = config.clip_norm
     if config.ema is not None:
         optimizer.use_ema, optimizer.ema_momentum = True, config.ema
