@@ -129,7 +129,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      help="replace an existing run directory instead of adding a suffix")
     run.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
                      help="auto (default): $CNNKIT_PRECISION if set, else bf16 autocast "
-                          "where the CPU computes bf16 natively and fp32 elsewhere; bf16 "
+                          "where the CPU computes bf16 natively (except networks without "
+                          "BatchNorm that cnnkit's fp32 kernels run, faster in fp32) and "
+                          "fp32 elsewhere; bf16 "
                           "without native support is emulated (slower), with a notice; "
                           "fp16: autocast with a gradient scaler, CUDA only")
     run.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"],
