@@ -79,6 +79,26 @@ def test_cache_off_writes_nothing(tmp_path, cache_dir):
     assert not cache_dir.exists()
 
 
+def test_asking_for_the_size_the_images_have_reads_the_default_entry(tmp_path, cache_dir,
+                                                                     decodes):
+    """A model's 28x28x1 input over 28x28 grayscale digits is the decode the default load
+    made (the report of a run loads at the model's size): no second entry, no second decode;
+    another size is a decode of its own."""
+    root = digits_tree(tmp_path / "data")
+    natural = load_tree(root)["train"]
+    for size, channels in (((28, 28), 1), (28, None), (None, 1), ([28, 28], 1)):
+        again = load_tree(root, image_size=size, channels=channels)["train"]
+        assert again.images.filename == natural.images.filename
+    assert decodes == ["probe", "decode"]
+    assert len(list((cache_dir / "decoded").iterdir())) == 1
+    resized = load_tree(root, image_size=14)["train"]
+    assert resized.image_shape == (14, 14, 1)
+    rgb = load_tree(root, channels=3)["train"]
+    assert rgb.image_shape == (28, 28, 3)
+    assert decodes == ["probe", "decode"] * 3
+    assert len(list((cache_dir / "decoded").iterdir())) == 3
+
+
 def test_changed_file_is_decoded_again(tmp_path, decodes):
     root = digits_tree(tmp_path / "data")
     load_tree(root)

@@ -69,6 +69,29 @@ def read_entry(directory: Path, digest: str) -> tuple[dict, dict[str, np.ndarray
     return manifest, arrays
 
 
+DEFAULT_OPTIONS = {"image_size": None, "channels": None}
+
+
+def matching_entry(source: Path, kind: str, options: dict, digest: str
+                   ) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """The valid entry for these load options; failing that, the entry decoded with the
+    default options when its images already have the size and channels asked for: the same
+    decode (a model's 32x32x3 input over CIFAR's 32x32 RGB photos), not a second one."""
+    found = read_entry(entry_dir(source, kind, options), digest)
+    if found is not None or options == DEFAULT_OPTIONS:
+        return found
+    natural = read_entry(entry_dir(source, kind, DEFAULT_OPTIONS), digest)
+    if natural is None:
+        return None
+    height, width, channels = natural[1]["images"].shape[1:]
+    size = options["image_size"]
+    size = (size, size) if isinstance(size, int) else size
+    if (size is None or tuple(size) == (height, width)) and options["channels"] in (None,
+                                                                                   channels):
+        return natural
+    return None
+
+
 @contextlib.contextmanager
 def building(directory: Path | None) -> Iterator[Path]:
     """A scratch folder to build an entry in; published to ``directory`` on success.

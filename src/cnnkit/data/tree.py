@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from .build import Labelled, build_entry, datasets_from_entry, datasets_from_scratch
-from .cache import building, entry_dir, fingerprint_digest, read_entry
+from .cache import building, entry_dir, fingerprint_digest, matching_entry, read_entry
 from .dataset import ImageDataset
 from .decode import has_image_extension
 from .engine import check_strict, probe_members, record_problem
@@ -42,7 +42,7 @@ def load_tree(path: Path, image_size=None, channels: int | None = None, strict: 
     # Checked against the cache without holding the listing (a row per file) in memory.
     digest = fingerprint_digest(map(_file_row, scan_folder(path)) if kind == "folder"
                                 else archive_files)
-    if directory is not None and (found := read_entry(directory, digest)):
+    if directory is not None and (found := matching_entry(path, kind, options, digest)):
         datasets = datasets_from_entry(*found, name=path.name)
         if strict:
             check_strict(next(iter(datasets.values())).report)

@@ -70,17 +70,14 @@ def gather(directory: Path, data=None, progress: bool = True) -> ReportData:
 
 
 def _load_data(report: ReportData, progress: bool):
-    """The run's splits as the run loaded them (its decode-cache entry), converted again at
-    the model's input size and channels only when they differ."""
-    config = report.files.config
+    """The run's splits, at the model's input size and channels (the config's size when
+    there is no model)."""
+    size, channels = None, None
+    if report.model is not None:
+        size, channels = report.model.input_shape[1:3], report.model.input_shape[3]
     try:
-        data = load_run_data(config, quiet=not progress)
-        if report.model is not None:
-            wanted = tuple(report.model.input_shape[1:4])
-            if data.train.image_shape != wanted:
-                data = load_run_data(config, image_size=wanted[:2], channels=wanted[2],
-                                     quiet=not progress)
-        return data
+        return load_run_data(report.files.config, image_size=size, channels=channels,
+                             quiet=not progress)
     except (CnnkitError, OSError) as exc:
         report.notes["data"] = f"the data could not be loaded: {_message(exc)}"
         return None
