@@ -75,6 +75,10 @@ CASES = {  # optimizer, Keras's rule, loss scale, learning rate at each step
                               [1e-3] * STEPS),
     "sgd nesterov, rate drops": (lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True),
                                  keras_sgd, 1.0, [0.1] * 4 + [0.01] * 4 + [0.05] * 4),
+    "sgd momentum, rate 0 at the start and mid-run": (
+        lambda: optimizers.SGD(0.1, momentum=0.9),
+        lambda *a: keras_sgd(*a, nesterov=False), 1.0,
+        [0.0, 0.1, 0.1, 0.0, 0.0, 0.05, 0.05, 0.0, 0.1, 0.1, 0.1, 0.1]),
     "sgd, decoupled weight decay": (
         lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=0.05),
         lambda *a: keras_sgd(*a, weight_decay=0.05), 1.0, [0.1] * STEPS),

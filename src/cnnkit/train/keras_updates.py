@@ -29,12 +29,14 @@ import math
 import torch
 
 
-def decay_weights(group: dict) -> None:
+def decay_weights(optimizer: torch.optim.Optimizer, group: dict) -> None:
     """Keras 3's decoupled weight decay, before the step: ``w -= lr * weight_decay * w`` for
-    the group's weights that have a gradient."""
+    the group's weights that have a gradient; not on a step a gradient scaler skips (it
+    found an infinite gradient: ``found_inf``, set on fused optimizers)."""
     decay = group.get("decoupled_decay") or 0.0
     params = [p for p in group["params"] if p.grad is not None]
-    if decay and params:
+    found_inf = getattr(optimizer, "found_inf", None)
+    if decay and params and not (found_inf is not None and bool(found_inf)):
         torch._foreach_mul_(params, 1.0 - group["lr"] * decay)
 
 
@@ -49,20 +51,47 @@ class KerasSGD(torch.optim.SGD):
         for group in self.param_groups:
             group["decoupled_decay"] = weight_decay
 
+    def _buffers(self, group: dict) -> tuple[list, list]:
+        """The group's weights that have a momentum buffer, and those buffers."""
+        pairs = [(p, self.state[p]["momentum_buffer"]) for p in group["params"]
+                 if self.state[p].get("momentum_buffer") is not None]
+        return [p for p, _ in pairs], [b for _, b in pairs]
+
+    def _coast(self, group: dict) -> None:
+        """A step at learning rate 0, as Keras takes it: the velocity decays and still moves
+        the weights (``m = momentum m``; ``w += m``, Nesterov ``w += momentum m``); torch's
+        would add the gradient to its buffer and leave the weights."""
+        params, buffers = self._buffers(group)
+        previous = group.get("previous_lr")
+        if group["momentum"] and buffers and previous:  # b = -m / previous
+            torch._foreach_mul_(buffers, group["momentum"])
+            scale = group["momentum"] if group["nesterov"] else 1.0
+            torch._foreach_add_(params, buffers, alpha=-previous * scale)
+
     @torch.no_grad()
     def step(self, closure=None):
-        """Rescale the velocities to a changed learning rate, decay, then torch's step."""
+        """Rescale the velocities to a changed learning rate, decay, then torch's step
+        (groups at rate 0 coast as in Keras instead)."""
+        coasting = []
         for group in self.param_groups:
             lr, previous = group["lr"], group.get("previous_lr", group["lr"])
-            if group["momentum"] and lr > 0 and lr != previous:
-                buffers = [self.state[p]["momentum_buffer"] for p in group["params"]
-                           if self.state[p].get("momentum_buffer") is not None]
+            if lr == 0:
+                self._coast(group)
+                coasting += [(p, p.grad) for p in group["params"] if p.grad is not None]
+                continue
+            if group["momentum"] and lr != previous:
+                _, buffers = self._buffers(group)
                 if buffers:  # b = -m / lr: the same Keras velocity m at the new rate
                     torch._foreach_mul_(buffers, previous / lr)
-            if lr > 0:
-                group["previous_lr"] = lr
-            decay_weights(group)
-        return super().step(closure)
+            group["previous_lr"] = lr
+            decay_weights(self, group)
+        for param, _ in coasting:  # torch's step leaves a weight without a gradient alone
+            param.grad = None
+        try:
+            return super().step(closure)
+        finally:
+            for param, grad in coasting:
+                param.grad = grad
 
 
 class _KerasEpsilon:
@@ -146,7 +175,7 @@ class KerasRMSprop(torch.optim.Optimizer):
             grads = [p.grad for p in params]
             if group.get("l2"):
                 grads = torch._foreach_add(grads, params, alpha=group["l2"])
-            decay_weights(group)
+            decay_weights(self, group)
             states = [self._state(p, group) for p in params]
             rho, velocities = group["rho"], [s["velocity"] for s in states]
             torch._foreach_mul_(velocities, rho)

@@ -155,9 +155,10 @@ class Trainer:
         """One optimizer step on a batch (its gradient: train/batch_gradients.py); returns
         the batch loss."""
         optimizer = self.model.optimizer
-        if self.schedule is not None:
-            optimizer.learning_rate = self.schedule(
-                self.state.epoch * self.steps_per_epoch + self.state.step)
+        if self.schedule is not None:  # on the schedule's own steps per epoch: an epoch that
+            # leaves a row out (train/last_batch.py) skips its last value, not the run's end
+            steps = getattr(self.schedule, "steps_per_epoch", self.steps_per_epoch)
+            optimizer.learning_rate = self.schedule(self.state.epoch * steps + self.state.step)
         x, y, w = moved((x, y, w), self.device)
         if self.augment is not None:
             x = self.augment(x)
@@ -267,7 +268,9 @@ class Trainer:
         for callback in callbacks.callbacks:
             callback.trainer = self
         rows = self.distribution.epoch_rows(len(train))
-        self.left_out = rows_left_out(self.model.net, rows, batch_size, self.distribution.world)
+        self.left_out = rows_left_out(self.model.net, rows, batch_size, self.distribution.world,
+                                      lambda: moved(train.batch(slice(0, 1))[:1],
+                                                    self.device)[0])
         self.steps_per_epoch = -(-(rows - self.left_out) // batch_size)
         try:
             self.gradients.start(self.distribution.local_batch(batch_size))
