@@ -168,3 +168,13 @@ def test_cli_weight_decay_is_l2_for_sgd_and_decoupled_for_adam():
         compile_for_run(model, config, data)
         assert model.optimizer.options[key] == 1e-3
         assert not model.optimizer.options.get("weight_decay" if key == "l2" else "l2")
+
+
+def test_a_saved_sgd_config_from_before_l2_keeps_its_l2_meaning():
+    """Model files saved before ``l2`` existed stored SGD's torch-form decay as weight_decay."""
+    old = {"name": "sgd", "learning_rate": 0.1,
+           "options": {"momentum": 0.9, "nesterov": True, "weight_decay": 5e-4}}
+    restored = optimizers.get(old)
+    assert restored.options["l2"] == 5e-4 and not restored.options.get("weight_decay")
+    new = optimizers.SGD(0.1, weight_decay=5e-4).get_config()
+    assert optimizers.get(new).options["weight_decay"] == 5e-4  # today's config: as saved

@@ -106,32 +106,34 @@ def take_rows(images: np.ndarray | ImageRows, index) -> np.ndarray:
     in-memory array: one gather in ascending row order, for locality on a memory map.
 
     On a shared memory map the gather goes in pieces of at most :data:`RELEASE_BYTES` of
-    estimated mapped pages (:func:`mapped_bytes`), giving the pages back between pieces: rows
-    spread thinly over a large map (a held-out split of small images) would otherwise map
-    most of the file before the first release."""
+    estimated mapped pages (:func:`mapped_bytes`, counting what the map had mapped before),
+    giving the pages back after each piece: rows spread thinly over a large map (a held-out
+    split of small images) would otherwise map most of the file before the first release."""
     if isinstance(images, ImageRows):
         return images.take(index)
     if isinstance(index, slice):
         index = np.arange(*index.indices(len(images)))
+    shape = np.shape(index)
     index = np.asarray(index, dtype=np.int64).reshape(-1)
+    if not is_shared_map(images) or not len(index):
+        return np.asarray(np.take(images, index, axis=0)).reshape(*shape, *images.shape[1:])
     in_order = len(index) < 2 or bool((index[1:] >= index[:-1]).all())
     order = None if in_order else np.argsort(index, kind="stable")
     rows = index if order is None else index[order]
-    if not is_shared_map(images) or not len(index):
-        return np.asarray(np.take(images, index, axis=0))
     out = np.empty((len(index), *images.shape[1:]), dtype=images.dtype)
-    mapped = mapped_bytes(rows, out[:1].nbytes)
+    counted = _mapped_since_release.get(images._mmap, 0)  # mapped since the last release
+    mapped = counted + mapped_bytes(rows, out[:1].nbytes)
     cuts = np.searchsorted(mapped, np.arange(RELEASE_BYTES, mapped[-1], RELEASE_BYTES),
                            side="right")
-    start, done = 0, 0
+    start, done = 0, counted
     for stop in [*np.unique(cuts[(cuts > 0) & (cuts < len(rows))]), len(rows)]:
         if order is None:
             np.take(images, rows[start:stop], axis=0, out=out[start:stop])
         else:
             out[order[start:stop]] = np.take(images, rows[start:stop], axis=0)
-        release_pages(images, int(mapped[stop - 1]) - done)
+        release_pages(images, int(mapped[stop - 1]) - done, force=stop < len(rows))
         start, done = stop, int(mapped[stop - 1])
-    return out
+    return out.reshape(*shape, *images.shape[1:])
 
 
 def mapped_bytes(rows: np.ndarray, row_bytes: int) -> np.ndarray:
@@ -151,15 +153,15 @@ def is_shared_map(images: np.ndarray) -> bool:
         and getattr(images, "mode", "c") in _SHARED_MODES
 
 
-def release_pages(images: np.ndarray, mapped: int) -> None:
+def release_pages(images: np.ndarray, mapped: int, force: bool = False) -> None:
     """Count ``mapped`` more bytes as mapped from ``images``' memory map; past
-    :data:`RELEASE_BYTES`, unmap its resident pages (they stay in the page cache). Arrays
-    that are not a shared memory map are left alone."""
+    :data:`RELEASE_BYTES` (or with ``force``), unmap its resident pages (they stay in the
+    page cache). Arrays that are not a shared memory map are left alone."""
     if not is_shared_map(images):
         return
     handle = images._mmap
     total = _mapped_since_release.get(handle, 0) + mapped
-    if total < RELEASE_BYTES:
+    if total < RELEASE_BYTES and not force:
         _mapped_since_release[handle] = total
         return
     _mapped_since_release[handle] = 0

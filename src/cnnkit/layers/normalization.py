@@ -31,7 +31,7 @@ class KerasBatchStatistics:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """torch's batch norm, its moving-variance update then made Keras's."""
-        if not self.training:
+        if not self.training or not x.numel():
             return super().forward(x)
         self._check_input_dim(x)
         values = x.numel() // max(x.shape[1], 1)

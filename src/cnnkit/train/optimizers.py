@@ -196,7 +196,11 @@ def get(optimizer: str | Optimizer | dict) -> Optimizer:
     if isinstance(optimizer, Optimizer):
         return optimizer
     if isinstance(optimizer, dict):
-        return Optimizer(**optimizer)
+        options = dict(optimizer.get("options") or {})
+        if optimizer.get("name") in ("sgd", "rmsprop") and "l2" not in options:
+            # saved before l2 existed (2026-12-06), when their weight_decay was torch's form
+            options["l2"] = options.pop("weight_decay", None)
+        return Optimizer(**{**optimizer, "options": options})
     key = str(optimizer).lower()
     if key not in _BY_NAME:
         raise ConfigError(f"unknown optimizer {optimizer!r}", hint=did_you_mean(key, _BY_NAME))
