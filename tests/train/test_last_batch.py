@@ -49,6 +49,11 @@ def test_rows_left_out_only_where_torch_batch_norm_would_see_one_value(photo):
         assert left_out == len(caught) == (rows % batch == 1 and rows > 1)
     vector = photo[0, 0, 32, 28:36][None]  # 8 features
     assert rows_left_out(keras_bn_net(), 33, 32, 1, lambda: vector) == 0  # Keras's BN trains
+    base = zoo.get("resnet18", input_shape=(32, 32, 3), include_top=False, pooling="avg")
+    base.trainable = False  # a frozen backbone's BatchNorm stays in inference mode: 1 is fine
+    transfer = models.Sequential([layers.Input((32, 32, 3)), base, layers.Dense(2)])
+    transfer.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    assert rows_left_out(transfer.net, 33, 32, 1, lambda: small) == 0
     plain = zoo.get("tutorial-mnist", num_classes=2).net
     assert rows_left_out(plain, 33, 32, 1, lambda: photo[:, :1, :28, :28]) == 0  # no BN
 

@@ -38,21 +38,22 @@ def rows_left_out(net: nn.Module, rows: int, batch_size: int, world: int,
 
 
 def single_values(net: nn.Module, image: torch.Tensor) -> bool:
-    """Whether one of ``net``'s torch BatchNorm layers sees one value per channel when the
-    network runs on ``image`` (a batch of one; run in inference mode, nothing changes)."""
+    """Whether one of ``net``'s torch BatchNorm layers that train (a frozen model's stay in
+    inference mode) sees one value per channel when the network runs on ``image`` (a batch
+    of one; run in inference mode, nothing changes)."""
+    training = net.training
+    net.train()
     norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-             and not isinstance(m, KerasBatchStatistics)]
-    if not norms:
-        return False
+             and not isinstance(m, KerasBatchStatistics) and m.training]
     values: list[int] = []
     hooks = [m.register_forward_pre_hook(
         lambda module, args: values.append(args[0].numel() // max(args[0].shape[1], 1)))
         for m in norms]
-    training = net.training
     try:
-        net.eval()
-        with torch.no_grad():
-            net(image)
+        if norms:
+            net.eval()
+            with torch.no_grad():
+                net(image)
     finally:
         for hook in hooks:
             hook.remove()
